@@ -1,0 +1,159 @@
+use crate::{Direction, Forecast, Result, Score, Timestamp};
+
+/// A streaming feature extractor over one metric.
+///
+/// `update` takes the next finite value; `extract_inplace` writes the current features. An
+/// extractor keeps bounded memory, whatever the length of the stream.
+pub trait FeatureExtractor: Send {
+    /// The names of the features, in output order.
+    fn names(&self) -> Vec<String>;
+
+    /// How many features `extract_inplace` writes.
+    fn len(&self) -> usize;
+
+    /// Whether the extractor writes no features at all.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes the value `x` observed at `ts`. Non-finite values are ignored: the state is left as
+    /// it was.
+    fn update(&mut self, ts: Timestamp, x: f64);
+
+    /// Writes the current features into `out[..self.len()]`.
+    ///
+    /// Before any value arrived every feature is 0; no feature is ever NaN.
+    ///
+    /// # Panics
+    ///
+    /// If `out` is shorter than [`FeatureExtractor::len`].
+    fn extract_inplace(&self, out: &mut [f64]);
+
+    /// The current features, in a new vector.
+    fn extract(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.len()];
+        self.extract_inplace(&mut out);
+        out
+    }
+
+    /// Forgets everything seen.
+    fn reset(&mut self);
+}
+
+/// What a detector says of one point.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Detection {
+    /// The calibrated score (see [`Score`]).
+    pub score: Score,
+    /// The signed, standardised deviation from the expectation (a z-score for the statistical
+    /// detectors): its sign tells the direction, its size the strength.
+    pub deviation: f64,
+}
+
+impl Detection {
+    /// Which way the point deviated.
+    pub fn direction(&self) -> Direction {
+        Direction::of(self.deviation)
+    }
+}
+
+/// A streaming anomaly detector over one metric.
+///
+/// `update` scores a point against what came *before* it, then learns from it: a point's score
+/// never depends on later points, so what a replay scores is what a live service would have seen.
+pub trait Detector: Send {
+    /// A short name for reports (`"zscore"`, `"ewma"`).
+    fn name(&self) -> &'static str;
+
+    /// Scores `x`, observed at `ts`, then learns from it.
+    ///
+    /// Returns `None` while the detector is still warming up, and for a non-finite `x` (which is
+    /// not learned from either).
+    fn update(&mut self, ts: Timestamp, x: f64) -> Option<Detection>;
+
+    /// Forgets everything seen.
+    fn reset(&mut self);
+}
+
+/// A streaming forecaster of one series observed at a regular step.
+///
+/// `update` takes the next observation, one step after the previous one; `predict_inplace` then
+/// forecasts the following `horizon` steps.
+pub trait Forecaster: Send {
+    /// A short name for reports (`"seasonal_naive"`, `"holt_winters"`).
+    fn name(&self) -> &'static str;
+
+    /// Takes the observation `y` made at `ts`, one step after the previous one.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NonFinite`] when `y` is NaN or infinite; the state is left as it was.
+    fn update(&mut self, ts: Timestamp, y: f64) -> Result<()>;
+
+    /// Whether the model has seen enough to forecast.
+    fn is_ready(&self) -> bool;
+
+    /// Forecasts `horizon` steps with intervals of coverage `level`, into `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotReady`] before the model is ready, and [`crate::Error::InvalidParam`]
+    /// for a zero horizon or a `level` outside `(0, 1)`.
+    fn predict_inplace(&self, horizon: usize, level: f64, out: &mut Forecast) -> Result<()>;
+
+    /// Forecasts `horizon` steps with intervals of coverage `level`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Forecaster::predict_inplace`].
+    fn predict(&self, horizon: usize, level: f64) -> Result<Forecast> {
+        let mut out = Forecast::new();
+        self.predict_inplace(horizon, level, &mut out)?;
+        Ok(out)
+    }
+
+    /// Forgets everything seen (fitted parameters may be kept).
+    fn reset(&mut self);
+}
+
+/// Checks a forecast request's horizon and level, as every [`Forecaster`] must.
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidParam`] for a zero horizon or a `level` outside `(0, 1)`.
+pub fn check_forecast_request(horizon: usize, level: f64) -> Result<()> {
+    if horizon == 0 {
+        return Err(crate::Error::InvalidParam {
+            name: "horizon",
+            reason: "must be at least 1".into(),
+        });
+    }
+    if !(level > 0.0 && level < 1.0) {
+        return Err(crate::Error::InvalidParam {
+            name: "level",
+            reason: format!("must be in (0, 1), got {level}"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_object_safe(_: &[Box<dyn Detector>], _: &[Box<dyn Forecaster>], _: &[Box<dyn FeatureExtractor>]) {}
+
+    #[test]
+    fn traits_are_object_safe() {
+        assert_object_safe(&[], &[], &[]);
+    }
+
+    #[test]
+    fn forecast_request_is_checked() {
+        assert!(check_forecast_request(0, 0.8).is_err());
+        assert!(check_forecast_request(1, 1.0).is_err());
+        assert!(check_forecast_request(1, f64::NAN).is_err());
+        assert!(check_forecast_request(3, 0.95).is_ok());
+    }
+}
