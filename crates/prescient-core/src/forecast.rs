@@ -58,6 +58,8 @@ impl Forecast {
                 .iter()
                 .zip(&self.lower)
                 .zip(&self.upper)
-                .all(|((p, l), u)| p.is_finite() && l.is_finite() && u.is_finite() && l <= p && p <= u)
+                .all(|((p, l), u)| {
+                    p.is_finite() && l.is_finite() && u.is_finite() && l <= p && p <= u
+                })
     }
 }

@@ -25,7 +25,7 @@ pub use metric::{MetricRole, MetricSpec, Sample, Schema, SchemaBuilder};
 pub use score::{Direction, Score, Severity, SeverityThresholds};
 pub use time::Timestamp;
 pub use traits::{Detection, Detector, FeatureExtractor, Forecaster, check_forecast_request};
-pub use window::RingBuffer;
+pub use window::{RingBuffer, RollingMoments};
 
 /// Checks that `x` is finite, naming the parameter in the error.
 ///

@@ -27,7 +27,10 @@ impl MetricRole {
     pub fn is_pressure_upwards(self) -> bool {
         matches!(
             self,
-            MetricRole::Load | MetricRole::Utilisation | MetricRole::Latency | MetricRole::ErrorRate
+            MetricRole::Load
+                | MetricRole::Utilisation
+                | MetricRole::Latency
+                | MetricRole::ErrorRate
         )
     }
 }
@@ -141,7 +144,9 @@ impl SchemaBuilder {
         }
         for (i, m) in self.metrics.iter().enumerate() {
             if m.name.trim().is_empty() {
-                return Err(Error::InvalidSchema(format!("metric {i} has an empty name")));
+                return Err(Error::InvalidSchema(format!(
+                    "metric {i} has an empty name"
+                )));
             }
             if self.metrics[..i].iter().any(|o| o.name == m.name) {
                 return Err(Error::InvalidSchema(format!(

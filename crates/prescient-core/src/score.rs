@@ -35,7 +35,11 @@ impl Score {
     /// makes it the natural scale on which to average scores.
     pub fn surprise(self) -> f64 {
         let tail = 1.0 - self.0;
-        if tail <= 0.0 { 50.0 } else { (-tail.ln()).min(50.0) }
+        if tail <= 0.0 {
+            50.0
+        } else {
+            (-tail.ln()).min(50.0)
+        }
     }
 
     /// The score whose surprise is `s` (the inverse of [`Score::surprise`]).
@@ -124,9 +128,7 @@ impl SeverityThresholds {
         if !ok {
             return Err(Error::InvalidParam {
                 name: "severity_thresholds",
-                reason: format!(
-                    "need 0 < low < medium < high < 1, got {low}, {medium}, {high}"
-                ),
+                reason: format!("need 0 < low < medium < high < 1, got {low}, {medium}, {high}"),
             });
         }
         Ok(SeverityThresholds { low, medium, high })

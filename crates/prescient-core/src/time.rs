@@ -70,7 +70,10 @@ mod tests {
         let t = Timestamp::from_secs(10);
         assert_eq!(t.add_secs(1.5).as_millis(), 11_500);
         assert_eq!(t.add_secs(f64::NAN), t);
-        assert_eq!(Timestamp::from_millis(i64::MAX).add_secs(1.0).as_millis(), i64::MAX);
+        assert_eq!(
+            Timestamp::from_millis(i64::MAX).add_secs(1.0).as_millis(),
+            i64::MAX
+        );
         assert_eq!(t.add_secs(1e300).as_millis(), i64::MAX);
         assert_eq!(Timestamp::from_secs(12).secs_since(t), 2.0);
         assert_eq!(t.secs_since(Timestamp::from_secs(12)), -2.0);

@@ -142,7 +142,12 @@ pub fn check_forecast_request(horizon: usize, level: f64) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn assert_object_safe(_: &[Box<dyn Detector>], _: &[Box<dyn Forecaster>], _: &[Box<dyn FeatureExtractor>]) {}
+    fn assert_object_safe(
+        _: &[Box<dyn Detector>],
+        _: &[Box<dyn Forecaster>],
+        _: &[Box<dyn FeatureExtractor>],
+    ) {
+    }
 
     #[test]
     fn traits_are_object_safe() {
