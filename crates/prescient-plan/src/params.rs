@@ -35,6 +35,7 @@ pub struct PlannerParams {
     pub(crate) max_step_up: u32,
     pub(crate) max_step_down: u32,
     pub(crate) scale_down_tolerance: f64,
+    pub(crate) scale_up_tolerance: f64,
     pub(crate) scale_down_stabilisation_secs: f64,
     pub(crate) scale_down_cooldown_secs: f64,
     pub(crate) severity: SeverityActions,
@@ -45,7 +46,8 @@ impl PlannerParams {
     /// second at 100% utilisation.
     ///
     /// Defaults: target utilisation 0.7, bounds `[1, 100]`, lead time 120 s, no step limits, a
-    /// scale-down tolerance of 0.1 and stabilisation window of 300 s (the HPA's defaults), a
+    /// tolerance of 0.1 both ways and a scale-down stabilisation window of 300 s (the HPA's
+    /// defaults), a
     /// 60 s scale-down cooldown after a scale-up, and [`SeverityActions::default`].
     pub fn new(capacity_per_worker: f64) -> Self {
         PlannerParams {
@@ -57,6 +59,7 @@ impl PlannerParams {
             max_step_up: u32::MAX,
             max_step_down: u32::MAX,
             scale_down_tolerance: 0.1,
+            scale_up_tolerance: 0.1,
             scale_down_stabilisation_secs: 300.0,
             scale_down_cooldown_secs: 60.0,
             severity: SeverityActions::default(),
@@ -94,6 +97,14 @@ impl PlannerParams {
     /// current one (in `[0, 1)`).
     pub fn scale_down_tolerance(mut self, t: f64) -> Self {
         self.scale_down_tolerance = t;
+        self
+    }
+
+    /// A forecast-driven scale-up happens only when the desired count is more than this fraction
+    /// above the current one (in `[0, 1)`); increases asked for by the reactive floor or an
+    /// anomaly are never held back.
+    pub fn scale_up_tolerance(mut self, t: f64) -> Self {
+        self.scale_up_tolerance = t;
         self
     }
 

@@ -104,6 +104,14 @@ impl Planner {
         // Stabilisation keeps the raw recommendations, as the HPA does, so that a short dip does
         // not undo a scale-up that will be needed again within the window.
         let stabilised = self.recommendations.record(input.ts, desired);
+        // Small forecast-driven increases are noise in the forecast's upper end more often than
+        // signal; the reactive floor and severity actions carry their own tolerance and urgency.
+        if desired > current
+            && code == ReasonCode::Forecast
+            && f64::from(desired - current) <= p.scale_up_tolerance * f64::from(current)
+        {
+            desired = current;
+        }
         if desired < current {
             let tolerated =
                 f64::from(current - desired) <= p.scale_down_tolerance * f64::from(current);
