@@ -1,0 +1,35 @@
+#![doc = include_str!("../README.md")]
+
+mod holt_winters;
+mod interval;
+mod optim;
+mod seasonal_naive;
+
+pub use holt_winters::{HoltWinters, HoltWintersParams};
+pub use seasonal_naive::SeasonalNaive;
+
+#[cfg(test)]
+mod autotraits {
+    use super::*;
+    use prescient_core::Forecaster;
+
+    fn is_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn models_are_send_and_sync() {
+        is_send_sync::<SeasonalNaive>();
+        is_send_sync::<HoltWinters>();
+        is_send_sync::<HoltWintersParams>();
+    }
+
+    #[test]
+    fn models_are_object_safe_forecasters() {
+        let y: Vec<f64> = (0..48).map(|t| (t % 24) as f64).collect();
+        let models: Vec<Box<dyn Forecaster>> = vec![
+            Box::new(SeasonalNaive::new(24).unwrap()),
+            Box::new(HoltWinters::params(Some(24)).fit(&y).unwrap()),
+        ];
+        assert_eq!(models[0].name(), "seasonal_naive");
+        assert_eq!(models[1].name(), "holt_winters");
+    }
+}
