@@ -1,0 +1,645 @@
+//! The `Scaler`: the whole pipeline behind one call per tick.
+
+use prescient_actuate::{ActuateError, Actuator, AsyncActuator, PoolStatus};
+use prescient_core::{
+    Decision, Detection, Detector, Error as CoreError, FeatureExtractor, Forecast, Forecaster,
+    MetricRole, Schema, Score, Severity, SeverityThresholds, Timestamp,
+};
+use prescient_detect::{Ensemble, Ewma, RollingZScore, combine_metrics};
+use prescient_features::{RateOfChange, RollingStats};
+use prescient_forecast::SeasonalNaive;
+use prescient_plan::{PlanInput, Planner, PlannerParams};
+
+use crate::Result;
+
+/// Whether the `Scaler` applies its decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Mode {
+    /// Decisions are applied when the host calls [`Scaler::apply`].
+    #[default]
+    Active,
+    /// Decisions are made and reported but never applied: for trying prescient next to an
+    /// existing autoscaler.
+    ForecastOnly,
+}
+
+/// What [`Scaler::apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The actuator accepted the target.
+    Scaled {
+        /// The count the platform accepted.
+        target: u32,
+    },
+    /// The decision did not change the count; the actuator was not called.
+    Unchanged,
+    /// The `Scaler` is in [`Mode::ForecastOnly`]; the actuator was not called.
+    ForecastOnly,
+}
+
+/// What the detectors said of one metric at the last tick.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct MetricAnomaly {
+    /// The metric's position in the schema.
+    pub metric: usize,
+    /// The ensemble's calibrated score and signed deviation; `None` while warming up or when the
+    /// value was missing.
+    pub detection: Option<Detection>,
+    /// The severity of this metric's score alone.
+    pub severity: Severity,
+    /// Whether the anomaly asks for capacity (an upward deviation of load, utilisation, latency
+    /// or error rate).
+    pub actionable: bool,
+}
+
+/// The detectors of one metric.
+struct MetricDetectors {
+    detectors: Vec<Box<dyn Detector>>,
+    ensemble: Ensemble,
+    scratch: Vec<Option<Detection>>,
+}
+
+/// Builds a [`Scaler`]; every setting is checked by [`ScalerBuilder::build`].
+pub struct ScalerBuilder {
+    schema: Schema,
+    planner: PlannerParams,
+    step_secs: f64,
+    startup_delay_secs: Option<f64>,
+    season_secs: f64,
+    forecast_level: f64,
+    forecaster: Option<Box<dyn Forecaster>>,
+    detector_window: usize,
+    ewma_alpha: f64,
+    detector_weights: [f64; 2],
+    feature_window: usize,
+    thresholds: SeverityThresholds,
+    stale_after_secs: Option<f64>,
+    mode: Mode,
+}
+
+impl std::fmt::Debug for ScalerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScalerBuilder")
+            .field("schema", &self.schema)
+            .field("planner", &self.planner)
+            .field("step_secs", &self.step_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScalerBuilder {
+    /// The time between ticks, in seconds (default 15, the HPA's sync period). Forecasters see
+    /// the load on this grid.
+    pub fn step_secs(mut self, secs: f64) -> Self {
+        self.step_secs = secs;
+        self
+    }
+
+    /// How long a new worker takes to serve, in seconds; the planner's lead time must be at
+    /// least this (default: not checked).
+    pub fn startup_delay_secs(mut self, secs: f64) -> Self {
+        self.startup_delay_secs = Some(secs);
+        self
+    }
+
+    /// The season of the default seasonal-naive forecaster, in seconds (default one day).
+    pub fn season_secs(mut self, secs: f64) -> Self {
+        self.season_secs = secs;
+        self
+    }
+
+    /// The coverage of the forecast interval whose upper end capacity is planned for
+    /// (default 0.8, so the 90th percentile).
+    pub fn forecast_level(mut self, level: f64) -> Self {
+        self.forecast_level = level;
+        self
+    }
+
+    /// Replaces the default seasonal-naive load forecaster, for example with a fitted
+    /// `HoltWinters`. It is fed the primary load once per step.
+    pub fn forecaster(mut self, f: Box<dyn Forecaster>) -> Self {
+        self.forecaster = Some(f);
+        self
+    }
+
+    /// The rolling z-score's window, in ticks (default 120: 30 minutes of 15 s ticks).
+    pub fn detector_window(mut self, ticks: usize) -> Self {
+        self.detector_window = ticks;
+        self
+    }
+
+    /// The EWMA chart's smoothing factor (default 0.05).
+    pub fn ewma_alpha(mut self, alpha: f64) -> Self {
+        self.ewma_alpha = alpha;
+        self
+    }
+
+    /// The ensemble's weights of the z-score and EWMA detectors (default equal).
+    pub fn detector_weights(mut self, zscore: f64, ewma: f64) -> Self {
+        self.detector_weights = [zscore, ewma];
+        self
+    }
+
+    /// The window of the rolling features, in ticks (default 20: 5 minutes of 15 s ticks).
+    pub fn feature_window(mut self, ticks: usize) -> Self {
+        self.feature_window = ticks;
+        self
+    }
+
+    /// The score thresholds of the severities.
+    pub fn severity_thresholds(mut self, t: SeverityThresholds) -> Self {
+        self.thresholds = t;
+        self
+    }
+
+    /// After this many seconds without a valid load value, capacity is held (default: four
+    /// steps, at least 60 s).
+    pub fn stale_after_secs(mut self, secs: f64) -> Self {
+        self.stale_after_secs = Some(secs);
+        self
+    }
+
+    /// Active (default) or forecast-only.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Checks every setting and builds the `Scaler`.
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::InvalidParam`] naming the first invalid setting: a step that is
+    /// not positive, a lead time shorter than the start-up delay, a season shorter than a step,
+    /// a forecast level outside `(0, 1)`, invalid detector or planner settings.
+    pub fn build(self) -> Result<Scaler> {
+        let invalid = |name: &'static str, reason: String| -> crate::Error {
+            CoreError::InvalidParam { name, reason }.into()
+        };
+        let step = self.step_secs;
+        if !(step.is_finite() && step > 0.0) {
+            return Err(invalid(
+                "step_secs",
+                format!("must be positive and finite, got {step}"),
+            ));
+        }
+        if let Some(d) = self.startup_delay_secs {
+            if !(d.is_finite() && d >= 0.0) {
+                return Err(invalid(
+                    "startup_delay_secs",
+                    format!("must be finite and non-negative, got {d}"),
+                ));
+            }
+            if self.planner.lead_time() < d {
+                return Err(invalid(
+                    "lead_time_secs",
+                    format!(
+                        "must be at least the start-up delay {d}, got {}",
+                        self.planner.lead_time()
+                    ),
+                ));
+            }
+        }
+        let level = self.forecast_level;
+        if !(level > 0.0 && level < 1.0) {
+            return Err(invalid(
+                "forecast_level",
+                format!("must be in (0, 1), got {level}"),
+            ));
+        }
+        let season = self.season_secs;
+        if !(season.is_finite() && season >= step) {
+            return Err(invalid(
+                "season_secs",
+                format!("must be at least one step, got {season}"),
+            ));
+        }
+        let stale_after = self.stale_after_secs.unwrap_or((4.0 * step).max(60.0));
+        if !(stale_after.is_finite() && stale_after > 0.0) {
+            return Err(invalid(
+                "stale_after_secs",
+                format!("must be positive and finite, got {stale_after}"),
+            ));
+        }
+        let season_steps = (season / step).round().max(1.0) as usize;
+        let forecaster = match self.forecaster {
+            Some(f) => f,
+            None => Box::new(SeasonalNaive::new(season_steps)?),
+        };
+        let planner = Planner::new(self.planner)?;
+        let horizon = (planner.params().lead_time() / step).ceil() as usize + 1;
+        let ensemble = Ensemble::new(self.detector_weights.to_vec())?;
+        let mut metrics = Vec::with_capacity(self.schema.len());
+        let mut features: Vec<Box<dyn FeatureExtractor>> = Vec::new();
+        let mut feature_names = Vec::new();
+        for (i, m) in self.schema.metrics().iter().enumerate() {
+            metrics.push(MetricDetectors {
+                detectors: vec![
+                    Box::new(RollingZScore::new(self.detector_window)?),
+                    Box::new(Ewma::new(self.ewma_alpha)?),
+                ],
+                ensemble: ensemble.clone(),
+                scratch: vec![None; 2],
+            });
+            let mut extractors: Vec<Box<dyn FeatureExtractor>> =
+                vec![Box::new(RollingStats::new(self.feature_window)?)];
+            if m.role == MetricRole::Load || i == self.schema.primary_load() {
+                extractors.push(Box::new(RateOfChange::new(1)?));
+            }
+            for e in extractors {
+                feature_names.extend(e.names().into_iter().map(|n| format!("{}.{n}", m.name)));
+                features.push(e);
+            }
+        }
+        let n_features = feature_names.len();
+        let utilisation = self.schema.first_with_role(MetricRole::Utilisation);
+        Ok(Scaler {
+            anomalies: (0..self.schema.len())
+                .map(|metric| MetricAnomaly {
+                    metric,
+                    detection: None,
+                    severity: Severity::None,
+                    actionable: false,
+                })
+                .collect(),
+            load_index: self.schema.primary_load(),
+            utilisation_index: utilisation,
+            schema: self.schema,
+            step_ms: (step * 1000.0).round().max(1.0) as i64,
+            season_steps,
+            horizon,
+            forecast_level: level,
+            stale_after_secs: stale_after,
+            thresholds: self.thresholds,
+            mode: self.mode,
+            metrics,
+            features,
+            feature_names,
+            feature_values: vec![0.0; n_features],
+            forecaster,
+            forecast: Forecast::new(),
+            planner,
+            last_ts: None,
+            last_load: None,
+            last_fed: None,
+            ticks: 0,
+        })
+    }
+}
+
+/// The whole pipeline: features → detectors → forecast → planner → decision, one tick at a time.
+///
+/// Feed it one [`Sample`](prescient_core::Sample)'s values per tick with [`Scaler::tick`]; it
+/// returns a [`Decision`] that [`Scaler::apply`] hands to an [`Actuator`] when the host wants it
+/// applied.
+///
+/// # Bad input and gaps
+///
+/// - A timestamp not after the previous tick's is rejected ([`prescient_core::Error::Duplicate`],
+///   [`prescient_core::Error::OutOfOrder`]) and changes nothing.
+/// - A sample with the wrong number of values is rejected
+///   ([`prescient_core::Error::SchemaMismatch`]) and changes nothing.
+/// - A NaN or infinite value means that metric is missing at this tick: its detectors and
+///   features skip it and it learns nothing from it.
+/// - The load forecaster sees the primary load on the step grid. Samples closer than half a step
+///   to the last one it saw are not fed to it. Missing steps (a gap of `k` steps) are filled with
+///   its own one-step forecast, so seasonal models keep their phase; gaps longer than a season
+///   are filled with one season plus the remainder of the gap modulo the season, which keeps the
+///   phase at bounded cost.
+/// - While the load is missing, the last value is used until `stale_after_secs`; after that the
+///   planner gets no load and no forecast, and holds the current count (never scaling in because
+///   data vanished) unless a utilisation metric still asks for more.
+pub struct Scaler {
+    schema: Schema,
+    load_index: usize,
+    utilisation_index: Option<usize>,
+    step_ms: i64,
+    season_steps: usize,
+    horizon: usize,
+    forecast_level: f64,
+    stale_after_secs: f64,
+    thresholds: SeverityThresholds,
+    mode: Mode,
+    metrics: Vec<MetricDetectors>,
+    anomalies: Vec<MetricAnomaly>,
+    features: Vec<Box<dyn FeatureExtractor>>,
+    feature_names: Vec<String>,
+    feature_values: Vec<f64>,
+    forecaster: Box<dyn Forecaster>,
+    forecast: Forecast,
+    planner: Planner,
+    last_ts: Option<Timestamp>,
+    last_load: Option<(Timestamp, f64)>,
+    last_fed: Option<Timestamp>,
+    ticks: u64,
+}
+
+impl std::fmt::Debug for Scaler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scaler")
+            .field("schema", &self.schema)
+            .field("mode", &self.mode)
+            .field("forecaster", &self.forecaster.name())
+            .field("ticks", &self.ticks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scaler {
+    /// Starts building a `Scaler` for the metrics of `schema`, with workers planned by `planner`.
+    pub fn builder(schema: Schema, planner: PlannerParams) -> ScalerBuilder {
+        ScalerBuilder {
+            schema,
+            planner,
+            step_secs: 15.0,
+            startup_delay_secs: None,
+            season_secs: 86_400.0,
+            forecast_level: 0.8,
+            forecaster: None,
+            detector_window: 120,
+            ewma_alpha: 0.05,
+            detector_weights: [1.0, 1.0],
+            feature_window: 20,
+            thresholds: SeverityThresholds::default(),
+            stale_after_secs: None,
+            mode: Mode::Active,
+        }
+    }
+
+    /// The schema the samples follow.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Switches between active and forecast-only.
+    pub fn set_mode(&mut self, mode: Mode) {
+        self.mode = mode;
+    }
+
+    /// The planner, with its settings.
+    pub fn planner(&self) -> &Planner {
+        &self.planner
+    }
+
+    /// How many ticks were accepted.
+    pub fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// The forecast steps the planner looks at: the lead time on the step grid, plus one step.
+    pub fn horizon_steps(&self) -> usize {
+        self.horizon
+    }
+
+    /// The season of the load, in steps.
+    pub fn season_steps(&self) -> usize {
+        self.season_steps
+    }
+
+    /// What the detectors said of each metric at the last tick, in schema order.
+    pub fn anomalies(&self) -> &[MetricAnomaly] {
+        &self.anomalies
+    }
+
+    /// The names of the features, `metric.feature`, in the order of [`Scaler::features`].
+    pub fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    /// The features after the last tick (never NaN).
+    pub fn features(&self) -> &[f64] {
+        &self.feature_values
+    }
+
+    /// The load forecast of the last tick (empty while the forecaster warms up or the load is
+    /// stale).
+    pub fn last_forecast(&self) -> &Forecast {
+        &self.forecast
+    }
+
+    /// Runs one tick: takes the metric values observed at `ts` (in schema order; NaN or infinite
+    /// for missing) and the platform's current `pool`, and decides.
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::SchemaMismatch`] for a sample of the wrong length, and
+    /// [`prescient_core::Error::Duplicate`] or [`prescient_core::Error::OutOfOrder`] for a
+    /// timestamp not after the previous tick's. The `Scaler` is unchanged by a rejected tick.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use prescient::{MetricRole, PlannerParams, PoolStatus, Scaler, Schema, Timestamp};
+    ///
+    /// let schema = Schema::builder("api").metric("rps", MetricRole::Load).build()?;
+    /// let mut scaler = Scaler::builder(schema, PlannerParams::new(50.0)).build()?;
+    /// let pool = PoolStatus { desired: 2, ready: 2 };
+    /// let d = scaler.tick(Timestamp::from_secs(0), &[400.0], pool)?;
+    /// // 400 requests/s at 70% of 50 per worker: 12 workers.
+    /// assert_eq!(d.target, 12);
+    /// assert!(scaler.tick(Timestamp::from_secs(0), &[400.0], pool).is_err());
+    /// # Ok::<(), prescient::Error>(())
+    /// ```
+    pub fn tick(&mut self, ts: Timestamp, values: &[f64], pool: PoolStatus) -> Result<Decision> {
+        if values.len() != self.schema.len() {
+            return Err(CoreError::SchemaMismatch {
+                expected: self.schema.len(),
+                got: values.len(),
+            }
+            .into());
+        }
+        if let Some(last) = self.last_ts {
+            if ts == last {
+                return Err(CoreError::Duplicate { ts }.into());
+            }
+            if ts < last {
+                return Err(CoreError::OutOfOrder { last, got: ts }.into());
+            }
+        }
+        self.last_ts = Some(ts);
+        self.ticks += 1;
+
+        self.update_features(ts, values);
+        let severity = self.detect(ts, values);
+        let load = self.observe_load(ts, values[self.load_index]);
+
+        let forecast_ready = load.is_some() && self.forecaster.is_ready();
+        let forecast = if forecast_ready
+            && self
+                .forecaster
+                .predict_inplace(self.horizon, self.forecast_level, &mut self.forecast)
+                .is_ok()
+            && self.forecast.is_consistent()
+        {
+            Some(&self.forecast)
+        } else {
+            self.forecast.reset(0, self.forecast_level);
+            None
+        };
+        let utilisation = self
+            .utilisation_index
+            .map(|i| values[i])
+            .filter(|u| u.is_finite());
+        Ok(self.planner.plan(&PlanInput {
+            ts,
+            current: pool.desired,
+            ready: pool.ready,
+            load,
+            utilisation,
+            forecast,
+            severity,
+        }))
+    }
+
+    fn update_features(&mut self, ts: Timestamp, values: &[f64]) {
+        let mut extractors = self.features.iter_mut();
+        let mut offset = 0;
+        for (i, m) in self.schema.metrics().iter().enumerate() {
+            let n = if m.role == MetricRole::Load || i == self.load_index {
+                2
+            } else {
+                1
+            };
+            for e in extractors.by_ref().take(n) {
+                e.update(ts, values[i]);
+                let len = e.len();
+                e.extract_inplace(&mut self.feature_values[offset..offset + len]);
+                offset += len;
+            }
+        }
+    }
+
+    /// Runs every metric's detectors and returns the severity of the actionable anomalies,
+    /// corrected for the number of metrics.
+    fn detect(&mut self, ts: Timestamp, values: &[f64]) -> Severity {
+        let specs = self.schema.metrics();
+        for (i, md) in self.metrics.iter_mut().enumerate() {
+            let x = values[i];
+            for (slot, d) in md.scratch.iter_mut().zip(md.detectors.iter_mut()) {
+                *slot = d.update(ts, x);
+            }
+            let detection = md.ensemble.combine(&md.scratch);
+            let actionable = detection.is_some_and(|d| {
+                specs[i].role.is_pressure_upwards()
+                    && d.direction() == prescient_core::Direction::Up
+            });
+            self.anomalies[i] = MetricAnomaly {
+                metric: i,
+                detection,
+                severity: detection.map_or(Severity::None, |d| self.thresholds.classify(d.score)),
+                actionable,
+            };
+        }
+        let combined = combine_metrics(self.anomalies.iter().map(|a| match a.detection {
+            Some(d) if a.actionable => d.score,
+            _ => Score::ZERO,
+        }));
+        self.thresholds.classify(combined)
+    }
+
+    /// Feeds the primary load to the forecaster on the step grid and returns the load the
+    /// planner should use now.
+    fn observe_load(&mut self, ts: Timestamp, x: f64) -> Option<f64> {
+        if x.is_finite() {
+            let steps = self.last_fed.map_or(1, |t| {
+                let elapsed = ts.as_millis().saturating_sub(t.as_millis());
+                (elapsed + self.step_ms / 2) / self.step_ms
+            });
+            if steps >= 1 {
+                self.fill_gap(ts, steps as u64 - 1);
+                if self.forecaster.update(ts, x).is_ok() {
+                    self.last_fed = Some(ts);
+                }
+            }
+            self.last_load = Some((ts, x));
+            return Some(x);
+        }
+        match self.last_load {
+            Some((t, v)) if ts.secs_since(t) <= self.stale_after_secs => Some(v),
+            _ => None,
+        }
+    }
+
+    fn fill_gap(&mut self, ts: Timestamp, missing: u64) {
+        if missing == 0 {
+            return;
+        }
+        let season = self.season_steps as u64;
+        let fills = if missing <= season {
+            missing
+        } else {
+            season + missing % season
+        };
+        let mut one = Forecast::new();
+        for k in 0..fills {
+            let fill = match self.forecaster.predict_inplace(1, 0.5, &mut one) {
+                Ok(()) if one.point.first().is_some_and(|p| p.is_finite()) => one.point[0],
+                _ => match self.last_load {
+                    Some((_, v)) => v,
+                    None => return,
+                },
+            };
+            let at = Timestamp::from_millis(
+                ts.as_millis()
+                    .saturating_sub(self.step_ms.saturating_mul((fills - k) as i64)),
+            );
+            if self.forecaster.update(at, fill).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Applies `decision` through `actuator`, unless the `Scaler` is forecast-only or the
+    /// decision changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Actuate`] when the actuator fails; the platform may not have changed, and
+    /// the next tick decides again from the pool status the host reports.
+    pub fn apply<A: Actuator + ?Sized>(
+        &mut self,
+        decision: &Decision,
+        actuator: &mut A,
+    ) -> Result<Applied> {
+        if self.mode == Mode::ForecastOnly {
+            return Ok(Applied::ForecastOnly);
+        }
+        if !decision.is_change() {
+            return Ok(Applied::Unchanged);
+        }
+        let applied = actuator.scale(decision.ts, decision)?;
+        Ok(Applied::Scaled {
+            target: applied.target,
+        })
+    }
+
+    /// [`Scaler::apply`] for an [`AsyncActuator`], in a tokio (or any) async host.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scaler::apply`].
+    pub async fn apply_async<A: AsyncActuator>(
+        &mut self,
+        decision: &Decision,
+        actuator: &mut A,
+    ) -> Result<Applied> {
+        if self.mode == Mode::ForecastOnly {
+            return Ok(Applied::ForecastOnly);
+        }
+        if !decision.is_change() {
+            return Ok(Applied::Unchanged);
+        }
+        let applied: std::result::Result<_, ActuateError> =
+            actuator.scale(decision.ts, decision).await;
+        Ok(Applied::Scaled {
+            target: applied?.target,
+        })
+    }
+}
