@@ -459,7 +459,7 @@ pub(crate) fn summary(r: &DemoReport) -> String {
     }
     let _ = writeln!(
         s,
-        "\nScaler tick latency: p50 {:.1} µs, p99 {:.1} µs (debug builds are far slower); whole run {:.1} s",
+        "\nScaler tick latency: p50 {:.1} µs, p99 {:.1} µs; whole run {:.2} s",
         r.tick_latency_us_p50, r.tick_latency_us_p99, r.wall_secs
     );
     s

@@ -1,6 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+
+/// The repository's README, compiled so that its example stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
 mod scaler;
 
 pub use error::{Error, Result};
