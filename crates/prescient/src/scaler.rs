@@ -232,7 +232,7 @@ impl ScalerBuilder {
         let horizon = (planner.params().lead_time() / step).ceil() as usize + 1;
         let ensemble = Ensemble::new(self.detector_weights.to_vec())?;
         let mut metrics = Vec::with_capacity(self.schema.len());
-        let mut features: Vec<Box<dyn FeatureExtractor>> = Vec::new();
+        let mut features: Vec<(usize, Box<dyn FeatureExtractor>)> = Vec::new();
         let mut feature_names = Vec::new();
         for (i, m) in self.schema.metrics().iter().enumerate() {
             metrics.push(MetricDetectors {
@@ -250,7 +250,7 @@ impl ScalerBuilder {
             }
             for e in extractors {
                 feature_names.extend(e.names().into_iter().map(|n| format!("{}.{n}", m.name)));
-                features.push(e);
+                features.push((i, e));
             }
         }
         let n_features = feature_names.len();
@@ -324,7 +324,8 @@ pub struct Scaler {
     mode: Mode,
     metrics: Vec<MetricDetectors>,
     anomalies: Vec<MetricAnomaly>,
-    features: Vec<Box<dyn FeatureExtractor>>,
+    /// Each extractor with the position of the metric it watches, in output order.
+    features: Vec<(usize, Box<dyn FeatureExtractor>)>,
     feature_names: Vec<String>,
     feature_values: Vec<f64>,
     forecaster: Box<dyn Forecaster>,
@@ -499,20 +500,12 @@ impl Scaler {
     }
 
     fn update_features(&mut self, ts: Timestamp, values: &[f64]) {
-        let mut extractors = self.features.iter_mut();
         let mut offset = 0;
-        for (i, m) in self.schema.metrics().iter().enumerate() {
-            let n = if m.role == MetricRole::Load || i == self.load_index {
-                2
-            } else {
-                1
-            };
-            for e in extractors.by_ref().take(n) {
-                e.update(ts, values[i]);
-                let len = e.len();
-                e.extract_inplace(&mut self.feature_values[offset..offset + len]);
-                offset += len;
-            }
+        for (metric, e) in &mut self.features {
+            e.update(ts, values[*metric]);
+            let len = e.len();
+            e.extract_inplace(&mut self.feature_values[offset..offset + len]);
+            offset += len;
         }
     }
 
@@ -550,7 +543,7 @@ impl Scaler {
         if x.is_finite() {
             let steps = self.last_fed.map_or(1, |t| {
                 let elapsed = ts.as_millis().saturating_sub(t.as_millis());
-                (elapsed + self.step_ms / 2) / self.step_ms
+                elapsed.saturating_add(self.step_ms / 2) / self.step_ms
             });
             if steps >= 1 {
                 self.fill_gap(ts, steps as u64 - 1);

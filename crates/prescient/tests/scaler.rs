@@ -81,15 +81,23 @@ proptest! {
         span in 1u32..80,
         up in 1u32..8,
         down in 1u32..8,
-        ticks in proptest::collection::vec((1i64..4, nasty(), nasty(), 0u32..100), 1..150),
+        ticks in proptest::collection::vec((prop_oneof![8 => 1i64..4, 1 => any::<i64>()], nasty(), nasty(), 0u32..100), 1..150),
     ) {
         let max = min + span;
         let mut s = scaler(min, max, up, down);
-        let mut i = 0;
+        let mut t = ts(0).as_millis();
         for (dt, load, other, desired) in ticks {
-            i += dt;
+            // Mostly regular steps, sometimes a jump anywhere (forwards or back).
+            t = t.saturating_add(dt.saturating_mul(STEP * 1000));
             let pool = PoolStatus { desired, ready: desired / 2 };
-            let d = s.tick(ts(i), &[load, other, other, load], pool).unwrap();
+            let d = match s.tick(Timestamp::from_millis(t), &[load, other, other, load], pool) {
+                Ok(d) => d,
+                Err(e) => {
+                    let msg = e.to_string();
+                    prop_assert!(msg.contains("duplicate") || msg.contains("out-of-order"), "{}", msg);
+                    continue;
+                }
+            };
             decision_is_sane(&d, min, max)?;
             if (min..=max).contains(&desired) {
                 prop_assert!(d.target <= desired.saturating_add(up), "{} -> {}", desired, d.target);
@@ -350,4 +358,52 @@ mod autotraits {
     fn scaler_is_send() {
         is_send::<prescient::Scaler>();
     }
+}
+
+#[test]
+fn extreme_timestamps_are_accepted_without_overflow() {
+    let mut s = scaler(1, 50, 50, 50);
+    let pool = PoolStatus {
+        desired: 3,
+        ready: 3,
+    };
+    let x = [100.0, 0.5, 30.0, 1.0];
+    for t in [
+        i64::MIN,
+        i64::MIN + 1,
+        -1,
+        0,
+        15_000,
+        i64::MAX - 1,
+        i64::MAX,
+    ] {
+        let d = s.tick(Timestamp::from_millis(t), &x, pool).unwrap();
+        assert!((1..=50).contains(&d.target));
+    }
+    assert!(s.tick(Timestamp::from_millis(i64::MAX), &x, pool).is_err());
+}
+
+#[test]
+fn features_are_the_rolling_statistics_of_each_metric() {
+    let mut s = Scaler::builder(schema(2), PlannerParams::new(10.0))
+        .feature_window(4)
+        .build()
+        .unwrap();
+    let pool = PoolStatus {
+        desired: 3,
+        ready: 3,
+    };
+    for i in 0..10 {
+        s.tick(ts(i), &[i as f64, 2.0 * i as f64], pool).unwrap();
+    }
+    let names = s.feature_names();
+    let get = |name: &str| s.features()[names.iter().position(|n| n == name).unwrap()];
+    // The last four loads are 6, 7, 8, 9.
+    assert_eq!(get("rps.mean"), 7.5);
+    assert_eq!(get("rps.min"), 6.0);
+    assert_eq!(get("rps.max"), 9.0);
+    assert!((get("rps.std") - (5.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    assert!((get("rps.rate") - 1.0 / 15.0).abs() < 1e-12);
+    assert_eq!(get("m1.mean"), 15.0);
+    assert_eq!(names.len(), 4 + 2 + 4);
 }
