@@ -27,18 +27,57 @@ pub use time::Timestamp;
 pub use traits::{Detection, Detector, FeatureExtractor, Forecaster, check_forecast_request};
 pub use window::{RingBuffer, RollingMoments};
 
-/// Checks that `x` is finite, naming the parameter in the error.
+/// Checks that the parameter `name` is positive and finite.
 ///
 /// # Errors
 ///
-/// [`Error::InvalidParam`] when `x` is NaN or infinite.
-pub fn check_finite(name: &'static str, x: f64) -> Result<f64> {
-    if x.is_finite() {
+/// [`Error::InvalidParam`] naming the parameter otherwise.
+pub fn check_positive(name: &'static str, x: f64) -> Result<f64> {
+    if x.is_finite() && x > 0.0 {
         Ok(x)
     } else {
         Err(Error::InvalidParam {
             name,
-            reason: format!("must be finite, got {x}"),
+            reason: format!("must be positive and finite, got {x}"),
         })
+    }
+}
+
+/// Checks that the parameter `name` is finite and non-negative.
+///
+/// # Errors
+///
+/// [`Error::InvalidParam`] naming the parameter otherwise.
+pub fn check_non_negative(name: &'static str, x: f64) -> Result<f64> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(Error::InvalidParam {
+            name,
+            reason: format!("must be finite and non-negative, got {x}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_checks_name_the_parameter() {
+        assert_eq!(check_positive("a", 2.0), Ok(2.0));
+        assert_eq!(check_non_negative("b", 0.0), Ok(0.0));
+        for x in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                check_positive("a", x),
+                Err(Error::InvalidParam { name: "a", .. })
+            ));
+        }
+        for x in [-1.0, f64::NAN, f64::INFINITY] {
+            assert!(matches!(
+                check_non_negative("b", x),
+                Err(Error::InvalidParam { name: "b", .. })
+            ));
+        }
     }
 }

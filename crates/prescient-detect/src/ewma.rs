@@ -1,4 +1,4 @@
-use prescient_core::{Detection, Detector, Error, Result, Timestamp};
+use prescient_core::{Detection, Detector, Error, Result, Timestamp, check_positive};
 
 use crate::{detection_of_z, floored_std};
 
@@ -50,12 +50,7 @@ impl Ewma {
     ///
     /// [`Error::InvalidParam`] when `limit` is not positive and finite.
     pub fn limit(mut self, limit: f64) -> Result<Self> {
-        if !(limit > 0.0 && limit.is_finite()) {
-            return Err(Error::InvalidParam {
-                name: "limit",
-                reason: format!("must be positive and finite, got {limit}"),
-            });
-        }
+        check_positive("limit", limit)?;
         self.limit = limit;
         Ok(self)
     }

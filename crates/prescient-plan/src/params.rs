@@ -1,4 +1,4 @@
-use prescient_core::{Error, Result};
+use prescient_core::{Error, Result, check_non_negative, check_positive};
 
 /// What the planner does for each anomaly severity (`Low` is only recorded).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -150,13 +150,7 @@ impl PlannerParams {
         fn bad(name: &'static str, reason: String) -> Result<()> {
             Err(Error::InvalidParam { name, reason })
         }
-        let c = self.capacity_per_worker;
-        if !(c.is_finite() && c > 0.0) {
-            return bad(
-                "capacity_per_worker",
-                format!("must be positive and finite, got {c}"),
-            );
-        }
+        check_positive("capacity_per_worker", self.capacity_per_worker)?;
         let u = self.target_utilisation;
         if !(u > 0.0 && u <= 1.0) {
             return bad("target_utilisation", format!("must be in (0, 1], got {u}"));
@@ -170,13 +164,7 @@ impl PlannerParams {
                 ),
             );
         }
-        let l = self.lead_time_secs;
-        if !(l.is_finite() && l >= 0.0) {
-            return bad(
-                "lead_time_secs",
-                format!("must be finite and non-negative, got {l}"),
-            );
-        }
+        check_non_negative("lead_time_secs", self.lead_time_secs)?;
         if self.max_step_up == 0 || self.max_step_down == 0 {
             return bad("max_step", "steps must be at least 1".into());
         }
@@ -187,26 +175,14 @@ impl PlannerParams {
                 format!("must be in [0, 1), got {t}"),
             );
         }
-        for (name, s) in [
-            (
-                "scale_down_stabilisation_secs",
-                self.scale_down_stabilisation_secs,
-            ),
-            ("scale_down_cooldown_secs", self.scale_down_cooldown_secs),
-        ] {
-            if !(s.is_finite() && s >= 0.0) {
-                return bad(name, format!("must be finite and non-negative, got {s}"));
-            }
-        }
+        check_non_negative(
+            "scale_down_stabilisation_secs",
+            self.scale_down_stabilisation_secs,
+        )?;
+        check_non_negative("scale_down_cooldown_secs", self.scale_down_cooldown_secs)?;
         let a = self.severity;
-        for (name, f) in [
-            ("medium_step_fraction", a.medium_step_fraction),
-            ("high_step_fraction", a.high_step_fraction),
-        ] {
-            if !(f.is_finite() && f >= 0.0) {
-                return bad(name, format!("must be finite and non-negative, got {f}"));
-            }
-        }
+        check_non_negative("medium_step_fraction", a.medium_step_fraction)?;
+        check_non_negative("high_step_fraction", a.high_step_fraction)?;
         if !(a.high_level > 0.0 && a.high_level < 1.0) {
             return bad(
                 "high_level",

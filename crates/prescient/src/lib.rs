@@ -9,7 +9,7 @@ mod readme {}
 mod scaler;
 
 pub use error::{Error, Result};
-pub use scaler::{Applied as ApplyOutcome, MetricAnomaly, Mode, Scaler, ScalerBuilder};
+pub use scaler::{ApplyOutcome, MetricAnomaly, Mode, Scaler, ScalerBuilder};
 
 /// Shared types: timestamps, schemas, scores, decisions, the pipeline traits.
 #[doc(inline)]

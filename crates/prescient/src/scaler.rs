@@ -1,9 +1,10 @@
 //! The `Scaler`: the whole pipeline behind one call per tick.
 
-use prescient_actuate::{ActuateError, Actuator, AsyncActuator, PoolStatus};
+use prescient_actuate::{Actuator, AsyncActuator, PoolStatus};
 use prescient_core::{
     Decision, Detection, Detector, Error as CoreError, FeatureExtractor, Forecast, Forecaster,
-    MetricRole, Schema, Score, Severity, SeverityThresholds, Timestamp,
+    MetricRole, Schema, Score, Severity, SeverityThresholds, Timestamp, check_non_negative,
+    check_positive,
 };
 use prescient_detect::{Ensemble, Ewma, RollingZScore, combine_metrics};
 use prescient_features::{RateOfChange, RollingStats};
@@ -26,7 +27,7 @@ pub enum Mode {
 
 /// What [`Scaler::apply`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
+pub enum ApplyOutcome {
     /// The actuator accepted the target.
     Scaled {
         /// The count the platform accepted.
@@ -178,20 +179,9 @@ impl ScalerBuilder {
         let invalid = |name: &'static str, reason: String| -> crate::Error {
             CoreError::InvalidParam { name, reason }.into()
         };
-        let step = self.step_secs;
-        if !(step.is_finite() && step > 0.0) {
-            return Err(invalid(
-                "step_secs",
-                format!("must be positive and finite, got {step}"),
-            ));
-        }
+        let step = check_positive("step_secs", self.step_secs)?;
         if let Some(d) = self.startup_delay_secs {
-            if !(d.is_finite() && d >= 0.0) {
-                return Err(invalid(
-                    "startup_delay_secs",
-                    format!("must be finite and non-negative, got {d}"),
-                ));
-            }
+            check_non_negative("startup_delay_secs", d)?;
             if self.planner.lead_time() < d {
                 return Err(invalid(
                     "lead_time_secs",
@@ -216,13 +206,10 @@ impl ScalerBuilder {
                 format!("must be at least one step, got {season}"),
             ));
         }
-        let stale_after = self.stale_after_secs.unwrap_or((4.0 * step).max(60.0));
-        if !(stale_after.is_finite() && stale_after > 0.0) {
-            return Err(invalid(
-                "stale_after_secs",
-                format!("must be positive and finite, got {stale_after}"),
-            ));
-        }
+        let stale_after = check_positive(
+            "stale_after_secs",
+            self.stale_after_secs.unwrap_or((4.0 * step).max(60.0)),
+        )?;
         let season_steps = (season / step).round().max(1.0) as usize;
         let forecaster = match self.forecaster {
             Some(f) => f,
@@ -589,6 +576,17 @@ impl Scaler {
         }
     }
 
+    /// Why `decision` is not handed to the actuator, if it is not.
+    fn skip(&self, decision: &Decision) -> Option<ApplyOutcome> {
+        if self.mode == Mode::ForecastOnly {
+            Some(ApplyOutcome::ForecastOnly)
+        } else if !decision.is_change() {
+            Some(ApplyOutcome::Unchanged)
+        } else {
+            None
+        }
+    }
+
     /// Applies `decision` through `actuator`, unless the `Scaler` is forecast-only or the
     /// decision changes nothing.
     ///
@@ -600,15 +598,12 @@ impl Scaler {
         &mut self,
         decision: &Decision,
         actuator: &mut A,
-    ) -> Result<Applied> {
-        if self.mode == Mode::ForecastOnly {
-            return Ok(Applied::ForecastOnly);
-        }
-        if !decision.is_change() {
-            return Ok(Applied::Unchanged);
+    ) -> Result<ApplyOutcome> {
+        if let Some(skipped) = self.skip(decision) {
+            return Ok(skipped);
         }
         let applied = actuator.scale(decision.ts, decision)?;
-        Ok(Applied::Scaled {
+        Ok(ApplyOutcome::Scaled {
             target: applied.target,
         })
     }
@@ -622,17 +617,13 @@ impl Scaler {
         &mut self,
         decision: &Decision,
         actuator: &mut A,
-    ) -> Result<Applied> {
-        if self.mode == Mode::ForecastOnly {
-            return Ok(Applied::ForecastOnly);
+    ) -> Result<ApplyOutcome> {
+        if let Some(skipped) = self.skip(decision) {
+            return Ok(skipped);
         }
-        if !decision.is_change() {
-            return Ok(Applied::Unchanged);
-        }
-        let applied: std::result::Result<_, ActuateError> =
-            actuator.scale(decision.ts, decision).await;
-        Ok(Applied::Scaled {
-            target: applied?.target,
+        let applied = actuator.scale(decision.ts, decision).await?;
+        Ok(ApplyOutcome::Scaled {
+            target: applied.target,
         })
     }
 }
