@@ -24,7 +24,9 @@ pub use forecast::Forecast;
 pub use metric::{MetricRole, MetricSpec, Sample, Schema, SchemaBuilder};
 pub use score::{Direction, Score, Severity, SeverityThresholds};
 pub use time::Timestamp;
-pub use traits::{Detection, Detector, FeatureExtractor, Forecaster, check_forecast_request};
+pub use traits::{
+    Detection, Detector, FeatureExtractor, Forecaster, VectorDetector, check_forecast_request,
+};
 pub use window::{RingBuffer, RollingMoments};
 
 /// Checks that the parameter `name` is positive and finite.

@@ -76,6 +76,35 @@ pub trait Detector: Send {
     fn reset(&mut self);
 }
 
+/// A streaming anomaly detector over feature vectors of a fixed dimension (several metrics, or
+/// the features of one metric, at one instant).
+///
+/// The contract is [`Detector`]'s: `update` scores a vector against what came *before* it, then
+/// learns from it. A multivariate detector's [`Detection::deviation`] is its raw anomaly statistic
+/// (larger is more anomalous; it has no direction), and its [`Detection::score`] maps that
+/// statistic onto `[0, 1]`.
+pub trait VectorDetector: Send {
+    /// A short name for reports (`"iforest"`, `"ocsvm"`).
+    fn name(&self) -> &'static str;
+
+    /// The dimension of the vectors this detector takes.
+    fn dim(&self) -> usize;
+
+    /// Scores `x`, observed at `ts`, then learns from it.
+    ///
+    /// Returns `Ok(None)` while the detector is still warming up, and for a vector with a
+    /// non-finite entry (which is not learned from either).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::SchemaMismatch`] when `x.len()` is not [`VectorDetector::dim`]; the state
+    /// is left as it was.
+    fn update(&mut self, ts: Timestamp, x: &[f64]) -> Result<Option<Detection>>;
+
+    /// Forgets everything seen.
+    fn reset(&mut self);
+}
+
 /// A streaming forecaster of one series observed at a regular step.
 ///
 /// `update` takes the next observation, one step after the previous one; `predict_inplace` then
@@ -144,6 +173,7 @@ mod tests {
 
     fn assert_object_safe(
         _: &[Box<dyn Detector>],
+        _: &[Box<dyn VectorDetector>],
         _: &[Box<dyn Forecaster>],
         _: &[Box<dyn FeatureExtractor>],
     ) {
@@ -151,7 +181,7 @@ mod tests {
 
     #[test]
     fn traits_are_object_safe() {
-        assert_object_safe(&[], &[], &[]);
+        assert_object_safe(&[], &[], &[], &[]);
     }
 
     #[test]

@@ -1,0 +1,1 @@
+//! Scorers for prescient benchmarks.
