@@ -1,1 +1,6 @@
-//! Scorers for prescient benchmarks.
+#![doc = include_str!("../README.md")]
+
+mod error;
+pub mod nab;
+
+pub use error::{Error, Result};
