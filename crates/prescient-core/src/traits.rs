@@ -146,6 +146,53 @@ pub trait Forecaster: Send {
     fn reset(&mut self);
 }
 
+// Boxed models are models too, so that a wrapper generic over a model also takes the boxed,
+// user-chosen one.
+impl<T: Detector + ?Sized> Detector for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn update(&mut self, ts: Timestamp, x: f64) -> Option<Detection> {
+        (**self).update(ts, x)
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}
+
+impl<T: VectorDetector + ?Sized> VectorDetector for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn update(&mut self, ts: Timestamp, x: &[f64]) -> Result<Option<Detection>> {
+        (**self).update(ts, x)
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}
+
+impl<T: Forecaster + ?Sized> Forecaster for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn update(&mut self, ts: Timestamp, y: f64) -> Result<()> {
+        (**self).update(ts, y)
+    }
+    fn is_ready(&self) -> bool {
+        (**self).is_ready()
+    }
+    fn predict_inplace(&self, horizon: usize, level: f64, out: &mut Forecast) -> Result<()> {
+        (**self).predict_inplace(horizon, level, out)
+    }
+    fn reset(&mut self) {
+        (**self).reset();
+    }
+}
+
 /// Checks a forecast request's horizon and level, as every [`Forecaster`] must.
 ///
 /// # Errors
