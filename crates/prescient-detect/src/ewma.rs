@@ -95,17 +95,10 @@ impl Ewma {
     }
 }
 
-impl Detector for Ewma {
-    fn name(&self) -> &'static str {
-        "ewma"
-    }
-
-    fn update(&mut self, _ts: Timestamp, x: f64) -> Option<Detection> {
-        if !x.is_finite() {
-            return None;
-        }
-        let out = (self.seen >= self.min_periods)
-            .then(|| detection_of_z((x - self.mean) / floored_std(self.std(), self.mean)));
+impl Ewma {
+    /// Learns `x` (finite), updating the weighted mean and variance.
+    #[inline]
+    fn learn(&mut self, x: f64) {
         if self.seen == 0 {
             self.mean = x;
             self.var = 0.0;
@@ -120,6 +113,121 @@ impl Detector for Ewma {
             }
         }
         self.seen += 1;
+    }
+
+    /// Updates with every value of `xs` in turn and writes each one's signed deviation, in
+    /// weighted standard deviations, into `out`: exactly the [`Detection::deviation`]s that
+    /// [`Detector::update`] would return, with `0` where it would return `None` (warm-up and
+    /// non-finite values, which are not learned).
+    ///
+    /// This is the fast path for replays and backfills: the state update runs in blocks and the
+    /// standardisation of a block is a separate loop the compiler vectorises, with no calibration
+    /// per point (map deviations to scores with [`crate::score_of_z`] or a
+    /// [`crate::TailCalibrator`] where they are needed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] when `out` is not as long as `xs`; nothing is learned then.
+    pub fn update_batch(&mut self, xs: &[f64], out: &mut [f64]) -> Result<()> {
+        check_batch(xs, out)?;
+        const BLOCK: usize = 256;
+        let mut means = [0.0; BLOCK];
+        let mut vars = [0.0; BLOCK];
+        for (xs, out) in xs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
+            // Pass 1, sequential: the state before each point (NaN marks "not scored"). The fast
+            // loop covers the usual block (warmed up, finite input, the state stays finite)
+            // without a branch in the recurrence; any other block takes the careful loop.
+            if !self.update_block_fast(xs, &mut means, &mut vars) {
+                self.update_block_careful(xs, &mut means, &mut vars);
+            }
+            // Pass 2, independent per point: standardise.
+            for (((o, &x), &m), &v) in out.iter_mut().zip(xs).zip(&means).zip(&vars) {
+                *o = standardised(x, m, v.sqrt());
+            }
+        }
+        Ok(())
+    }
+
+    /// Pass 1 for a block that needs no special case; `false` (and nothing changed) otherwise.
+    #[inline]
+    fn update_block_fast(&mut self, xs: &[f64], means: &mut [f64], vars: &mut [f64]) -> bool {
+        if self.seen < self.min_periods.max(1) || !xs.iter().all(|x| x.is_finite()) {
+            return false;
+        }
+        let (a, b) = (self.alpha, 1.0 - self.alpha);
+        let (mut m, mut v) = (self.mean, self.var);
+        for ((&x, mo), vo) in xs.iter().zip(means.iter_mut()).zip(vars.iter_mut()) {
+            *mo = m;
+            *vo = v;
+            // The same operations, in the same order, as `learn`: identical results.
+            let d = x - m;
+            m += a * d;
+            v = b * (v + a * d * d);
+        }
+        if !(m.is_finite() && v.is_finite()) {
+            return false;
+        }
+        self.mean = m;
+        self.var = v;
+        self.seen += xs.len() as u64;
+        true
+    }
+
+    /// Pass 1 for any block, point by point.
+    fn update_block_careful(&mut self, xs: &[f64], means: &mut [f64], vars: &mut [f64]) {
+        for (i, &x) in xs.iter().enumerate() {
+            if x.is_finite() {
+                let scored = self.seen >= self.min_periods;
+                means[i] = if scored { self.mean } else { f64::NAN };
+                vars[i] = self.var;
+                self.learn(x);
+            } else {
+                means[i] = f64::NAN;
+            }
+        }
+    }
+}
+
+/// `(x − mean) / sd` with the detectors' floor on `sd` and clamp on the result; 0 when `mean` is
+/// NaN (the point was not scored).
+#[inline(always)]
+pub(crate) fn standardised(x: f64, mean: f64, sd: f64) -> f64 {
+    let z = (x - mean) / floored_std(sd, mean);
+    if z.is_nan() {
+        0.0
+    } else {
+        z.clamp(-1e12, 1e12)
+    }
+}
+
+/// Checks that a batch's output is as long as its input.
+pub(crate) fn check_batch(xs: &[f64], out: &[f64]) -> Result<()> {
+    if xs.len() == out.len() {
+        Ok(())
+    } else {
+        Err(Error::InvalidParam {
+            name: "out",
+            reason: format!(
+                "must be as long as the input ({}), got {}",
+                xs.len(),
+                out.len()
+            ),
+        })
+    }
+}
+
+impl Detector for Ewma {
+    fn name(&self) -> &'static str {
+        "ewma"
+    }
+
+    fn update(&mut self, _ts: Timestamp, x: f64) -> Option<Detection> {
+        if !x.is_finite() {
+            return None;
+        }
+        let out = (self.seen >= self.min_periods)
+            .then(|| detection_of_z(standardised(x, self.mean, self.std())));
+        self.learn(x);
         out
     }
 
@@ -199,6 +307,39 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn prop_batch_equals_streaming(xs in proptest::collection::vec(prop_oneof![
+            -1e3f64..1e3, Just(f64::NAN), Just(f64::INFINITY), Just(1e308), Just(0.0)
+        ], 0..700)) {
+            let mut streaming = Ewma::new(0.1).unwrap();
+            let mut batch = streaming.clone();
+            let want: Vec<f64> = xs
+                .iter()
+                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
+                .collect();
+            let mut got = vec![f64::NAN; xs.len()];
+            batch.update_batch(&xs, &mut got).unwrap();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(batch, streaming);
+        }
+
+        #[test]
+        fn prop_batch_fast_path_equals_streaming(
+            xs in proptest::collection::vec(-1e3f64..1e3, 0..1500),
+            alpha in 0.001f64..0.999,
+        ) {
+            let mut streaming = Ewma::new(alpha).unwrap();
+            let mut batch = streaming.clone();
+            let want: Vec<f64> = xs
+                .iter()
+                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
+                .collect();
+            let mut got = vec![f64::NAN; xs.len()];
+            batch.update_batch(&xs, &mut got).unwrap();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(batch, streaming);
+        }
+
         #[test]
         fn prop_scores_in_unit_interval_and_state_finite(xs in proptest::collection::vec(prop_oneof![
             any::<f64>(), Just(1e308), Just(-1e308), Just(5e-324)

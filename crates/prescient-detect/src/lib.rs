@@ -1,12 +1,38 @@
 #![doc = include_str!("../README.md")]
 
+mod calibrate;
 mod ensemble;
 mod ewma;
+mod iforest;
+mod metric_detector;
+#[cfg(feature = "ocsvm")]
+mod ocsvm;
+mod residual;
+mod seasons;
+mod sorted_window;
+mod stl;
 mod zscore;
 
+pub use calibrate::TailCalibrator;
 pub use ensemble::{Ensemble, combine_metrics};
 pub use ewma::Ewma;
-pub use zscore::RollingZScore;
+pub use iforest::{
+    IsolationForest, IsolationForestModel, IsolationForestParams, StreamingIsolationForest,
+    StreamingIsolationForestParams, average_path_length,
+};
+pub use metric_detector::{
+    LagFeatures, MAX_MEMBERS, MetricDetector, MetricDetectorParams, ScalarFactory, VectorFactory,
+    Verdict,
+};
+#[cfg(feature = "ocsvm")]
+pub use ocsvm::{
+    Gamma, OneClassSvm, OneClassSvmModel, OneClassSvmParams, StreamingOneClassSvm,
+    StreamingOneClassSvmParams,
+};
+pub use residual::ForecastResidual;
+pub use seasons::{COMMON_PERIODS, PeriodSearch, Seasonality, detect_period, seasonal_strength};
+pub use stl::{Decomposition, StlResidual, StlResidualParams, decompose, stl_residual_scores};
+pub use zscore::{MAD_SCALE, RobustZScore, RollingZScore};
 
 use prescient_core::{Detection, Score};
 
