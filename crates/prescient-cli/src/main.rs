@@ -2,11 +2,14 @@
 //!
 //! `prescient demo` replays a few simulated days of a web service through the `Scaler`, next to a
 //! reactive HPA-style rule on the same load, prints a summary and writes a JSON report.
+//! `prescient nab` runs the detectors on the Numenta Anomaly Benchmark's layout and scores them;
+//! `prescient nab-score` scores a results folder.
 
 // A command-line program prints; the workspace lint against printing is for the libraries.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod demo;
+mod nab;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +31,10 @@ struct Cli {
 enum Command {
     /// Replays simulated days of a service through prescient and an HPA-style rule.
     Demo(DemoArgs),
+    /// Streams NAB data files through a detector, writes NAB-layout results and scores them.
+    Nab(nab::NabArgs),
+    /// Scores a NAB results folder (windows, profiles, threshold sweep), as NAB does.
+    NabScore(nab::NabScoreArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -50,6 +57,8 @@ pub(crate) struct DemoArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Nab(args) => finish(nab::run(&args)),
+        Command::NabScore(args) => finish(nab::run_score(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));
@@ -69,5 +78,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// Prints a command's output, or its error, and gives the exit code.
+fn finish(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
