@@ -21,8 +21,8 @@ pub use iforest::{
     StreamingIsolationForestParams, average_path_length,
 };
 pub use metric_detector::{
-    LagFeatures, MAX_MEMBERS, MetricDetector, MetricDetectorParams, ScalarFactory, VectorFactory,
-    Verdict,
+    Combination, LagFeatures, MAX_MEMBERS, MetricDetector, MetricDetectorParams, ScalarFactory,
+    VectorFactory, Verdict,
 };
 #[cfg(feature = "ocsvm")]
 pub use ocsvm::{

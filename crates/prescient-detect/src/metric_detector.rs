@@ -64,6 +64,43 @@ pub struct MetricDetectorParams {
     refractory: usize,
     contribution_level: f64,
     thresholds: SeverityThresholds,
+    combination: Combination,
+}
+
+/// How the members' calibrated scores are combined into one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Combination {
+    /// The weighted mean of the surprises `−ln(1 − s)`: members must agree for a high score.
+    #[default]
+    Mean,
+    /// The smallest tail probability, corrected for the number of members (weighted Bonferroni:
+    /// `min_i p_i · W / w_i`): one member's alarm is enough.
+    Bonferroni,
+    /// Fisher's method on the tail probabilities (the sum of the surprises against a Gamma
+    /// distribution, weights rescaled to mean one): strong evidence from one member or moderate
+    /// evidence from several.
+    Fisher,
+}
+
+/// The surprise `−ln P(G ≥ t)` of a Gamma(k, 1) variable, that is, of the sum of `k` independent
+/// unit exponentials (`P(G ≥ t) = e^(−t) Σ_{j<k} t^j / j!`).
+fn fisher_surprise(k: usize, t: f64) -> f64 {
+    if k == 0 || t.is_nan() || t <= 0.0 {
+        return 0.0;
+    }
+    // ln Σ_{j<k} t^j / j!, summed in log space from the largest term down to stay finite.
+    let mut terms = Vec::with_capacity(k);
+    let mut log_term = 0.0;
+    for j in 0..k {
+        if j > 0 {
+            log_term += t.ln() - (j as f64).ln();
+        }
+        terms.push(log_term);
+    }
+    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let log_sum = top + terms.iter().map(|l| (l - top).exp()).sum::<f64>().ln();
+    (t - log_sum).max(0.0)
 }
 
 /// How the seasonal period of the seasonal members is chosen.
@@ -93,6 +130,7 @@ impl std::fmt::Debug for MetricDetectorParams {
             .field("refractory", &self.refractory)
             .field("contribution_level", &self.contribution_level)
             .field("thresholds", &self.thresholds)
+            .field("combination", &self.combination)
             .finish()
     }
 }
@@ -112,6 +150,7 @@ impl MetricDetectorParams {
             refractory: 50,
             contribution_level: 0.99,
             thresholds: SeverityThresholds::default(),
+            combination: Combination::default(),
         }
     }
 
@@ -174,6 +213,12 @@ impl MetricDetectorParams {
     /// Sets the member score from which a member counts as a contributor.
     pub fn contribution_level(mut self, level: f64) -> Self {
         self.contribution_level = level;
+        self
+    }
+
+    /// Sets how the members' scores are combined.
+    pub fn combination(mut self, combination: Combination) -> Self {
+        self.combination = combination;
         self
     }
 
@@ -482,6 +527,9 @@ impl MetricDetector {
         self.seen += 1;
         let lag_ready = self.lag.push(x, &mut self.vector_buf);
         let (mut w_sum, mut surprise, mut deviation, mut contributors) = (0.0, 0.0, 0.0, 0u16);
+        // For the Bonferroni rule: the largest surprise after the weighted correction.
+        let mut best = f64::NEG_INFINITY;
+        let mut count = 0usize;
         for (i, m) in self.members.iter_mut().enumerate() {
             m.last = None;
             let raw = match &mut m.model {
@@ -500,7 +548,9 @@ impl MetricDetector {
             m.last = Some(score);
             if m.weight > 0.0 {
                 w_sum += m.weight;
+                count += 1;
                 surprise += m.weight * score.surprise();
+                best = best.max(score.surprise() + m.weight.ln());
                 deviation += m.weight * signed;
                 if score.value() >= self.params.contribution_level {
                     contributors |= 1 << i;
@@ -511,7 +561,12 @@ impl MetricDetector {
         if w_sum <= 0.0 {
             return None;
         }
-        let combined_surprise = surprise / w_sum;
+        let combined_surprise = match self.params.combination {
+            Combination::Mean => surprise / w_sum,
+            // p = min_i p_i · W / w_i, as a surprise: max_i (s_i + ln w_i) − ln W.
+            Combination::Bonferroni => (best - w_sum.ln()).max(0.0),
+            Combination::Fisher => fisher_surprise(count, surprise / w_sum * count as f64),
+        };
         let score = Score::from_surprise(combined_surprise);
         let tail = self.combined.tail_probability(combined_surprise);
         self.combined.learn(combined_surprise);
