@@ -80,6 +80,11 @@ impl<T> RingBuffer<T> {
         self.items.iter()
     }
 
+    /// The elements, oldest first, as one slice (moving them in memory when they wrap around).
+    pub fn make_contiguous(&mut self) -> &[T] {
+        self.items.make_contiguous()
+    }
+
     /// Removes every element (the capacity stays).
     pub fn clear(&mut self) {
         self.items.clear();
@@ -89,8 +94,8 @@ impl<T> RingBuffer<T> {
 /// Mean and variance of the last `capacity` values, in O(1) per push.
 ///
 /// Running sums are kept about a shift (the first value seen) to limit cancellation, and are
-/// recomputed exactly from the window once every `capacity` pushes, so rounding error never
-/// accumulates beyond one window's worth: the cost stays O(1) amortised.
+/// recomputed exactly from the window once every `max(capacity, 1024)` pushes, so rounding error
+/// never accumulates beyond that many updates: the cost stays O(1) amortised.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RollingMoments {
@@ -122,34 +127,139 @@ impl RollingMoments {
         }
         let evicted = self.buf.push(x);
         let d = x - self.shift;
-        self.sum += d;
-        self.sumsq += d * d;
-        if let Some(old) = evicted {
-            let e = old - self.shift;
-            self.sum -= e;
-            self.sumsq -= e * e;
+        match evicted {
+            // One addition per sum on the dependency chain, as in `push_batch`.
+            Some(old) => {
+                let e = old - self.shift;
+                self.sum += d - e;
+                self.sumsq += d * d - e * e;
+            }
+            None => {
+                self.sum += d;
+                self.sumsq += d * d;
+            }
         }
         self.since_exact += 1;
-        if self.since_exact >= self.buf.capacity() || !self.sumsq.is_finite() {
+        if self.since_exact >= recompute_every(self.buf.capacity()) || !self.sumsq.is_finite() {
             self.recompute();
         }
         evicted
     }
 
+    /// Pushes every value of `xs` in turn, writing the window's running sums *before* each push
+    /// into `sums`: exactly the state repeated [`RollingMoments::push`] calls would pass
+    /// through, so [`RollingMoments::mean_of`] and [`RollingMoments::std_of`] of a written pair
+    /// give what [`RollingMoments::mean`] and [`RollingMoments::std`] would have returned there.
+    ///
+    /// The fast path of batch detectors: once the window is full the loop carries one addition
+    /// per sum and reads evicted values from a contiguous copy instead of the ring. Returns the
+    /// shift that applies to each written pair through `shifts` (it changes at each exact
+    /// recomputation).
+    ///
+    /// Every value of `xs` must be finite (the caller checks); `sums` and `shifts` must be as long
+    /// as `xs`, or only the common prefix is pushed.
+    pub fn push_batch(&mut self, xs: &[f64], sums: &mut [(f64, f64)], shifts: &mut [f64]) {
+        let n = xs.len().min(sums.len()).min(shifts.len());
+        let mut i = 0;
+        // Until the window is full, the ordinary path.
+        while i < n && !self.buf.is_full() {
+            sums[i] = (self.sum, self.sumsq);
+            shifts[i] = self.shift;
+            self.push(xs[i]);
+            i += 1;
+        }
+        if i == n {
+            return;
+        }
+        let cap = self.buf.capacity();
+        // The window then the rest of the batch, contiguous: the value evicted by pushing
+        // `hist[cap + t]` is `hist[t]`.
+        let mut hist: Vec<f64> = Vec::with_capacity(cap + n - i);
+        hist.extend(self.buf.iter().copied());
+        hist.extend_from_slice(&xs[i..n]);
+        let every = recompute_every(cap);
+        let (mut shift, mut sum, mut sumsq, mut since_exact) =
+            (self.shift, self.sum, self.sumsq, self.since_exact);
+        let m = n - i;
+        let (sums, shifts) = (&mut sums[i..n], &mut shifts[i..n]);
+        let mut t = 0;
+        while t < m {
+            // A segment up to the next scheduled recomputation, in a tight loop with no branch;
+            // if the squares overflowed inside it, the segment is redone point by point (as
+            // `push` does, recomputing at the first non-finite sum).
+            let seg = (every - since_exact).min(m - t);
+            let saved = (sum, sumsq);
+            for k in t..t + seg {
+                sums[k] = (sum, sumsq);
+                shifts[k] = shift;
+                let d = hist[cap + k] - shift;
+                let e = hist[k] - shift;
+                sum += d - e;
+                sumsq += d * d - e * e;
+            }
+            if sumsq.is_finite() {
+                since_exact += seg;
+                t += seg;
+                if since_exact >= every {
+                    (shift, sum, sumsq) = exact_sums(&hist[t..t + cap]);
+                    since_exact = 0;
+                }
+                continue;
+            }
+            (sum, sumsq) = saved;
+            for k in t..t + seg {
+                sums[k] = (sum, sumsq);
+                shifts[k] = shift;
+                let d = hist[cap + k] - shift;
+                let e = hist[k] - shift;
+                sum += d - e;
+                sumsq += d * d - e * e;
+                since_exact += 1;
+                t = k + 1;
+                if since_exact >= every || !sumsq.is_finite() {
+                    (shift, sum, sumsq) = exact_sums(&hist[t..t + cap]);
+                    since_exact = 0;
+                    break;
+                }
+            }
+        }
+        self.buf.clear();
+        for &x in &hist[hist.len() - cap..] {
+            self.buf.push(x);
+        }
+        (self.shift, self.sum, self.sumsq, self.since_exact) = (shift, sum, sumsq, since_exact);
+    }
+
+    /// The mean of a window of `len` values with running sums `sum` about `shift` (see
+    /// [`RollingMoments::push_batch`]).
+    #[inline]
+    pub fn mean_of(len: usize, shift: f64, sum: f64) -> f64 {
+        if len == 0 {
+            0.0
+        } else {
+            // A product with the reciprocal: in a batch over a full window the reciprocal is
+            // loop-invariant and the division leaves the loop.
+            shift + sum * (1.0 / len as f64)
+        }
+    }
+
+    /// The sample standard deviation of a window of `len` values with running sums `sum` and
+    /// `sumsq` (see [`RollingMoments::push_batch`]).
+    #[inline]
+    pub fn std_of(len: usize, sum: f64, sumsq: f64) -> f64 {
+        if len < 2 {
+            return 0.0;
+        }
+        let n = len as f64;
+        let v = (sumsq - sum * sum * (1.0 / n)) * (1.0 / (n - 1.0));
+        let v = if v.is_finite() { v.max(0.0) } else { f64::MAX };
+        v.sqrt()
+    }
+
     fn recompute(&mut self) {
         self.since_exact = 0;
-        // Re-centre on the current mean so that the sums stay small.
-        let n = self.buf.len() as f64;
-        let mean = self.buf.iter().sum::<f64>() / n;
-        self.shift = if mean.is_finite() { mean } else { 0.0 };
-        let (mut s, mut ss) = (0.0, 0.0);
-        for &x in self.buf.iter() {
-            let d = x - self.shift;
-            s += d;
-            ss += d * d;
-        }
-        self.sum = s;
-        self.sumsq = ss;
+        let sums = exact_sums(self.buf.make_contiguous());
+        (self.shift, self.sum, self.sumsq) = sums;
     }
 
     /// The number of values in the window.
@@ -179,12 +289,7 @@ impl RollingMoments {
 
     /// The mean of the window (0 when empty).
     pub fn mean(&self) -> f64 {
-        let n = self.buf.len();
-        if n == 0 {
-            0.0
-        } else {
-            self.shift + self.sum / n as f64
-        }
+        Self::mean_of(self.buf.len(), self.shift, self.sum)
     }
 
     /// The sample variance of the window (denominator n − 1; 0 for fewer than two values).
@@ -194,13 +299,13 @@ impl RollingMoments {
             return 0.0;
         }
         let n = n as f64;
-        let v = (self.sumsq - self.sum * self.sum / n) / (n - 1.0);
+        let v = (self.sumsq - self.sum * self.sum * (1.0 / n)) * (1.0 / (n - 1.0));
         if v.is_finite() { v.max(0.0) } else { f64::MAX }
     }
 
     /// The sample standard deviation of the window.
     pub fn std(&self) -> f64 {
-        self.variance().sqrt()
+        Self::std_of(self.buf.len(), self.sum, self.sumsq)
     }
 
     /// Forgets every value.
@@ -210,6 +315,43 @@ impl RollingMoments {
         self.sumsq = 0.0;
         self.since_exact = 0;
     }
+}
+
+/// The shift (the mean, re-centring the sums so that they stay small) and the exact sums of
+/// deviations and squared deviations of `values` about it.
+fn exact_sums(values: &[f64]) -> (f64, f64, f64) {
+    let mean = sum4(values, |x| x) / values.len() as f64;
+    let shift = if mean.is_finite() { mean } else { 0.0 };
+    let s = sum4(values, |x| x - shift);
+    let ss = sum4(values, |x| (x - shift) * (x - shift));
+    (shift, s, ss)
+}
+
+/// How many pushes go between exact recomputations of the sums: a window's worth, and at least
+/// 1024 so that small windows do not pay a recomputation every few points. Rounding error stays
+/// bounded by that many updates of sums centred on the window's mean.
+fn recompute_every(capacity: usize) -> usize {
+    capacity.max(1024)
+}
+
+/// `Σ f(x)` with four interleaved accumulators: four independent dependency chains, so the exact
+/// recomputation costs a quarter of a sequential sum's latency (it runs once per window of
+/// pushes, and was the largest part of a push's cost).
+#[inline]
+fn sum4(values: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut acc = [0.0; 4];
+    let chunks = values.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        acc[0] += f(c[0]);
+        acc[1] += f(c[1]);
+        acc[2] += f(c[2]);
+        acc[3] += f(c[3]);
+    }
+    for &x in rest {
+        acc[0] += f(x);
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 #[cfg(test)]
@@ -253,6 +395,38 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn prop_push_batch_equals_pushes(
+            cap in 1usize..40,
+            pre in proptest::collection::vec(-1e6f64..1e6, 0..60),
+            xs in proptest::collection::vec(prop_oneof![-1e6f64..1e6, Just(1e200), Just(-3.0)], 0..300),
+        ) {
+            let mut one = RollingMoments::new(cap);
+            for &x in &pre {
+                one.push(x);
+            }
+            let mut batch = one.clone();
+            let mut want = Vec::new();
+            for &x in &xs {
+                want.push((one.mean(), one.std()));
+                one.push(x);
+            }
+            let mut sums = vec![(0.0, 0.0); xs.len()];
+            let mut shifts = vec![0.0; xs.len()];
+            let len_before: Vec<usize> = (0..xs.len()).map(|i| (pre.len() + i).min(cap)).collect();
+            batch.push_batch(&xs, &mut sums, &mut shifts);
+            let got: Vec<(f64, f64)> = sums
+                .iter()
+                .zip(&shifts)
+                .zip(&len_before)
+                .map(|((&(s, ss), &sh), &n)| {
+                    (RollingMoments::mean_of(n, sh, s), RollingMoments::std_of(n, s, ss))
+                })
+                .collect();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(batch, one);
+        }
+
         #[test]
         fn prop_moments_track_the_window(cap in 1usize..30, xs in proptest::collection::vec(-1e6f64..1e6, 1..300)) {
             let mut m = RollingMoments::new(cap);

@@ -5,7 +5,7 @@ use crate::{detection_of_z, floored_std};
 /// An EWMA control chart: an exponentially weighted mean and variance, and the deviation of each
 /// point from the mean in weighted standard deviations.
 ///
-/// With smoothing `alpha`, after each point `x`: `d = x − μ`, `μ ← μ + α·d`,
+/// With smoothing `alpha`, after each point `x`: `d = x − μ`, `μ ← (1 − α)·μ + α·x`,
 /// `σ² ← (1 − α)·(σ² + α·d²)` (the exponentially weighted variance of Finch, 2009). A point is
 /// scored with the state *before* it. The control limits are `μ ± L·σ` (`L` = 3 by default).
 /// O(1) per point, constant memory; scoring starts after `min_periods` points (default
@@ -103,8 +103,10 @@ impl Ewma {
             self.mean = x;
             self.var = 0.0;
         } else {
+            // `(1 − α)·μ + α·x` rather than `μ + α·d`: two operations on the dependency chain
+            // instead of three (the batch path runs the same arithmetic).
             let d = x - self.mean;
-            let mean = self.mean + self.alpha * d;
+            let mean = (1.0 - self.alpha) * self.mean + self.alpha * x;
             let var = (1.0 - self.alpha) * (self.var + self.alpha * d * d);
             // Beyond f64's range the chart cannot follow: keep the last finite state.
             if mean.is_finite() && var.is_finite() {
@@ -161,7 +163,7 @@ impl Ewma {
             *vo = v;
             // The same operations, in the same order, as `learn`: identical results.
             let d = x - m;
-            m += a * d;
+            m = b * m + a * x;
             v = b * (v + a * d * d);
         }
         if !(m.is_finite() && v.is_finite()) {

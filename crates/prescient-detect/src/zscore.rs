@@ -76,26 +76,43 @@ impl RollingZScore {
     /// [`Error::InvalidParam`] when `out` is not as long as `xs`; nothing is learned then.
     pub fn update_batch(&mut self, xs: &[f64], out: &mut [f64]) -> Result<()> {
         check_batch(xs, out)?;
-        const BLOCK: usize = 256;
-        let mut means = [0.0; BLOCK];
-        let mut stds = [0.0; BLOCK];
+        const BLOCK: usize = 1024;
+        let mut sums = [(0.0, 0.0); BLOCK];
+        let mut shifts = [0.0; BLOCK];
+        let cap = self.moments.capacity();
         for (xs, out) in xs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-            for (i, &x) in xs.iter().enumerate() {
-                if x.is_finite() {
-                    let scored = self.moments.len() >= self.min_periods;
-                    means[i] = if scored {
-                        self.moments.mean()
+            if xs.iter().all(|x| x.is_finite()) {
+                // Pass 1: the running sums before each point, carried exactly as pushes would.
+                let len0 = self.moments.len();
+                self.moments
+                    .push_batch(xs, &mut sums[..xs.len()], &mut shifts[..xs.len()]);
+                // Pass 2, independent per point: standardise. Over a full window the length,
+                // and so every reciprocal, is the same for the whole block.
+                if len0 >= cap && cap >= self.min_periods {
+                    for ((o, &x), (&(sum, sumsq), &shift)) in
+                        out.iter_mut().zip(xs).zip(sums.iter().zip(&shifts))
+                    {
+                        let mean = RollingMoments::mean_of(cap, shift, sum);
+                        *o = standardised(x, mean, RollingMoments::std_of(cap, sum, sumsq));
+                    }
+                    continue;
+                }
+                for (i, (o, &x)) in out.iter_mut().zip(xs).enumerate() {
+                    let len = (len0 + i).min(cap);
+                    let (sum, sumsq) = sums[i];
+                    let mean = if len >= self.min_periods {
+                        RollingMoments::mean_of(len, shifts[i], sum)
                     } else {
                         f64::NAN
                     };
-                    stds[i] = self.moments.std();
-                    self.moments.push(x);
-                } else {
-                    means[i] = f64::NAN;
+                    *o = standardised(x, mean, RollingMoments::std_of(len, sum, sumsq));
                 }
-            }
-            for (((o, &x), &m), &sd) in out.iter_mut().zip(xs).zip(&means).zip(&stds) {
-                *o = standardised(x, m, sd);
+            } else {
+                for (o, &x) in out.iter_mut().zip(xs) {
+                    *o = self
+                        .update(Timestamp::EPOCH, x)
+                        .map_or(0.0, |d| d.deviation);
+                }
             }
         }
         Ok(())
@@ -326,6 +343,23 @@ mod tests {
             -1e3f64..1e3, Just(f64::NAN), Just(f64::INFINITY), Just(1e300), Just(0.0)
         ], 0..700)) {
             let mut streaming = RollingZScore::new(20).unwrap();
+            let mut batch = streaming.clone();
+            let want: Vec<f64> = xs
+                .iter()
+                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
+                .collect();
+            let mut got = vec![f64::NAN; xs.len()];
+            batch.update_batch(&xs, &mut got).unwrap();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(batch, streaming);
+        }
+
+        #[test]
+        fn prop_batch_fast_path_equals_streaming(
+            xs in proptest::collection::vec(prop_oneof![-1e3f64..1e3, Just(1e200)], 0..2500),
+            window in 3usize..60,
+        ) {
+            let mut streaming = RollingZScore::new(window).unwrap();
             let mut batch = streaming.clone();
             let want: Vec<f64> = xs
                 .iter()
