@@ -207,7 +207,8 @@ impl RollingMoments {
                 continue;
             }
             (sum, sumsq) = saved;
-            for k in t..t + seg {
+            let start = t;
+            for k in start..start + seg {
                 sums[k] = (sum, sumsq);
                 shifts[k] = shift;
                 let d = hist[cap + k] - shift;
