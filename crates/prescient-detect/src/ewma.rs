@@ -132,7 +132,7 @@ impl Ewma {
     /// [`Error::InvalidParam`] when `out` is not as long as `xs`; nothing is learned then.
     pub fn update_batch(&mut self, xs: &[f64], out: &mut [f64]) -> Result<()> {
         check_batch(xs, out)?;
-        const BLOCK: usize = 256;
+        const BLOCK: usize = 1024;
         let mut means = [0.0; BLOCK];
         let mut vars = [0.0; BLOCK];
         for (xs, out) in xs.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
