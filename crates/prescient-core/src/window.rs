@@ -321,9 +321,16 @@ impl RollingMoments {
 /// The shift (the mean, re-centring the sums so that they stay small) and the exact sums of
 /// deviations and squared deviations of `values` about it.
 fn exact_sums(values: &[f64]) -> (f64, f64, f64) {
-    let mean = sum4(values, |x| x) / values.len() as f64;
+    // Each value is scaled before it is added, so the mean of finite values never overflows,
+    // whatever the order of the partial sums.
+    let inv_n = 1.0 / values.len() as f64;
+    let mean = sum4(values, |x| x * inv_n);
     let shift = if mean.is_finite() { mean } else { 0.0 };
+    // The deviations from the mean sum to zero in exact arithmetic; a sum that overflowed (two
+    // partial sums of opposite infinite sign would even give NaN) is replaced by that zero.
     let s = sum4(values, |x| x - shift);
+    let s = if s.is_finite() { s } else { 0.0 };
+    // A sum of squares can only overflow to +∞, which the variance reports as its largest value.
     let ss = sum4(values, |x| (x - shift) * (x - shift));
     (shift, s, ss)
 }
@@ -396,6 +403,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn prop_moments_never_nan_for_finite_values(
+            cap in 1usize..30,
+            xs in proptest::collection::vec(prop_oneof![
+                Just(1e308), Just(-1e308), Just(f64::MAX), Just(f64::MIN), -1e3f64..1e3
+            ], 1..200),
+        ) {
+            let mut m = RollingMoments::new(cap);
+            for &x in &xs {
+                m.push(x);
+                prop_assert!(!m.mean().is_nan() && !m.std().is_nan(), "{:?}", m);
+            }
+        }
+
         #[test]
         fn prop_push_batch_equals_pushes(
             cap in 1usize..40,
