@@ -5,20 +5,23 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use prescient::detect::{
-    Ewma, ForecastResidual, MetricDetectorParams, RollingZScore, StlResidual,
-    StreamingIsolationForest, StreamingOneClassSvm,
+    Ewma, ForecastResidual, KnnCad, MetricDetectorParams, RollingZScore, SeasonalMedian,
+    StlResidual, StreamingIsolationForest, StreamingOneClassSvm,
 };
 use prescient::forecast::SeasonalNaive;
 use prescient_eval::nab::{self, Corpus, Profile, RunParams, ScoreParams, Scores};
 
 /// The detectors `prescient nab` runs, by name.
-pub(crate) const DETECTORS: [&str; 7] = [
+pub(crate) const DETECTORS: [&str; 10] = [
     "zscore",
     "ewma",
     "stl",
     "iforest",
     "ocsvm",
     "residual",
+    "knn",
+    "knn_long",
+    "seasonal",
     "prescient",
 ];
 
@@ -31,7 +34,8 @@ pub(crate) struct NabArgs {
     /// Where to write `OUT/<detector>/<category>/<detector>_<name>.csv`.
     #[arg(long)]
     pub(crate) out: PathBuf,
-    /// Detectors to run (repeatable): zscore, ewma, stl, iforest, ocsvm, residual, prescient.
+    /// Detectors to run (repeatable): zscore, ewma, stl, iforest, ocsvm, residual, knn,
+    /// knn_long, seasonal, prescient.
     #[arg(long = "detector", default_value = "prescient")]
     pub(crate) detectors: Vec<String>,
     /// NAB's windows file; when given (or found at DATA/../labels/combined_windows.json) the
@@ -77,6 +81,22 @@ pub(crate) fn params_for(name: &str) -> Result<MetricDetectorParams, String> {
             "stl",
             1.0,
             Box::new(|period| StlResidual::new(period?).ok().map(|d| Box::new(d) as _)),
+        ),
+        "knn" => empty.member(
+            "knn",
+            1.0,
+            Box::new(|_| KnnCad::new(3, 2, 2000).ok().map(|d| Box::new(d) as _)),
+        ),
+        "knn_long" => empty.member(
+            "knn_long",
+            1.0,
+            Box::new(|_| KnnCad::new(8, 2, 2000).ok().map(|d| Box::new(d) as _)),
+        ),
+        // Only on series with a confirmed season (no score elsewhere).
+        "seasonal" => empty.member(
+            "seasonal",
+            1.0,
+            Box::new(|period| SeasonalMedian::new(period?).ok().map(|d| Box::new(d) as _)),
         ),
         // Without a season, the naive forecast (period 1): the residual is the step change.
         "residual" => empty.member(

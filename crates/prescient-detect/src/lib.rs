@@ -4,10 +4,12 @@ mod calibrate;
 mod ensemble;
 mod ewma;
 mod iforest;
+mod knn;
 mod metric_detector;
 #[cfg(feature = "ocsvm")]
 mod ocsvm;
 mod residual;
+mod seasonal_median;
 mod seasons;
 mod sorted_window;
 mod stl;
@@ -20,6 +22,7 @@ pub use iforest::{
     IsolationForest, IsolationForestModel, IsolationForestParams, StreamingIsolationForest,
     StreamingIsolationForestParams, average_path_length,
 };
+pub use knn::{KnnCad, KnnCadParams};
 pub use metric_detector::{
     Combination, LagFeatures, MAX_MEMBERS, MetricDetector, MetricDetectorParams, ScalarFactory,
     VectorFactory, Verdict,
@@ -30,6 +33,7 @@ pub use ocsvm::{
     StreamingOneClassSvmParams,
 };
 pub use residual::ForecastResidual;
+pub use seasonal_median::{SeasonalMedian, SeasonalMedianParams};
 pub use seasons::{COMMON_PERIODS, PeriodSearch, Seasonality, detect_period, seasonal_strength};
 pub use stl::{Decomposition, StlResidual, StlResidualParams, decompose, stl_residual_scores};
 pub use zscore::{MAD_SCALE, RobustZScore, RollingZScore};
