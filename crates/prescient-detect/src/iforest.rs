@@ -33,6 +33,8 @@ use prescient_core::{Detection, Error, Result, Score, Timestamp, VectorDetector}
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::refit_window::{RefitWindow, derive_seed};
+
 /// The Euler–Mascheroni constant, as scikit-learn spells it (`np.euler_gamma`).
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
@@ -1035,45 +1037,10 @@ impl StreamingIsolationForestParams {
     /// indexed, `min_points` is outside `[2, window]`, or `refit_every` is 0.
     pub fn build(self, dim: usize) -> Result<StreamingIsolationForest> {
         self.forest.check()?;
-        if dim == 0 {
-            return Err(Error::InvalidParam {
-                name: "dim",
-                reason: "must be at least 1".into(),
-            });
-        }
-        if self.window < 2
-            || self
-                .window
-                .checked_mul(dim)
-                .is_none_or(|m| m > u32::MAX as usize)
-        {
-            return Err(Error::InvalidParam {
-                name: "window",
-                reason: format!(
-                    "must be at least 2 and hold at most 2³² values, got {}",
-                    self.window
-                ),
-            });
-        }
-        if self.min_points < 2 || self.min_points > self.window {
-            return Err(Error::InvalidParam {
-                name: "min_points",
-                reason: format!("must be in [2, {}], got {}", self.window, self.min_points),
-            });
-        }
-        if self.refit_every == 0 {
-            return Err(Error::InvalidParam {
-                name: "refit_every",
-                reason: "must be at least 1".into(),
-            });
-        }
+        let window = RefitWindow::new(dim, self.window, self.min_points, self.refit_every)?;
         Ok(StreamingIsolationForest {
             params: self,
-            dim,
-            buf: Vec::new(),
-            head: 0,
-            since_fit: 0,
-            refits: 0,
+            window,
             model: None,
             scratch: Scratch::default(),
         })
@@ -1120,13 +1087,7 @@ impl StreamingIsolationForestParams {
 #[derive(Debug, Clone)]
 pub struct StreamingIsolationForest {
     params: StreamingIsolationForestParams,
-    dim: usize,
-    /// The window, row-major: grows to `window · dim` values, then is overwritten in a ring.
-    buf: Vec<f64>,
-    /// The row the next vector goes to, once the window is full.
-    head: usize,
-    since_fit: usize,
-    refits: u64,
+    window: RefitWindow,
     model: Option<IsolationForestModel>,
     scratch: Scratch,
 }
@@ -1145,12 +1106,12 @@ impl StreamingIsolationForest {
 
     /// The number of vectors in the window.
     pub fn len(&self) -> usize {
-        self.buf.len() / self.dim
+        self.window.len()
     }
 
     /// Whether the window is empty.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.window.is_empty()
     }
 
     /// The current forest, once the first one has been grown.
@@ -1158,46 +1119,27 @@ impl StreamingIsolationForest {
         self.model.as_ref()
     }
 
-    fn store(&mut self, x: &[f64]) {
-        let dim = self.dim;
-        if self.buf.len() < self.params.window * dim {
-            self.buf.extend_from_slice(x);
-        } else {
-            let at = self.head * dim;
-            self.buf[at..at + dim].copy_from_slice(x);
-            self.head = (self.head + 1) % self.params.window;
-        }
-    }
-
-    fn refit(&mut self) {
+    /// Grows the `k`-th forest on the window.
+    fn refit(&mut self, k: u64) {
         let params = self
             .params
             .forest
             .clone()
-            .seed(derive_seed(self.params.forest.seed, self.refits));
+            .seed(derive_seed(self.params.forest.seed, k));
         // The previous forest's memory is reused; `fit_into` leaves it as it was on error.
         let had_model = self.model.is_some();
         let mut model = self
             .model
             .take()
-            .unwrap_or_else(|| IsolationForestModel::empty(self.dim));
+            .unwrap_or_else(|| IsolationForestModel::empty(self.window.dim()));
         // Every vector in the window is finite and the parameters were checked when the detector
         // was built, so this cannot fail; if it did, the previous forest would be kept.
-        let fitted = params.fit_into(&self.buf, self.dim, &mut self.scratch, &mut model);
+        let (rows, dim) = (self.window.rows(), self.window.dim());
+        let fitted = params.fit_into(rows, dim, &mut self.scratch, &mut model);
         if fitted.is_ok() || had_model {
             self.model = Some(model);
         }
-        self.refits += 1;
-        self.since_fit = 0;
     }
-}
-
-/// The seed of the `k`-th refit: `seed` and `k` mixed by SplitMix64's finaliser.
-pub(crate) fn derive_seed(seed: u64, k: u64) -> u64 {
-    let mut z = seed.wrapping_add(k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 impl VectorDetector for StreamingIsolationForest {
@@ -1206,16 +1148,11 @@ impl VectorDetector for StreamingIsolationForest {
     }
 
     fn dim(&self) -> usize {
-        self.dim
+        self.window.dim()
     }
 
     fn update(&mut self, _ts: Timestamp, x: &[f64]) -> Result<Option<Detection>> {
-        if x.len() != self.dim {
-            return Err(Error::SchemaMismatch {
-                expected: self.dim,
-                got: x.len(),
-            });
-        }
+        self.window.check_dim(x)?;
         if x.iter().any(|v| !v.is_finite()) {
             return Ok(None);
         }
@@ -1226,24 +1163,14 @@ impl VectorDetector for StreamingIsolationForest {
                 deviation: s,
             }
         });
-        self.store(x);
-        self.since_fit += 1;
-        let due = if self.refits == 0 {
-            self.len() >= self.params.min_points
-        } else {
-            self.since_fit >= self.params.refit_every
-        };
-        if due {
-            self.refit();
+        if let Some(k) = self.window.push(x) {
+            self.refit(k);
         }
         Ok(out)
     }
 
     fn reset(&mut self) {
-        self.buf.clear();
-        self.head = 0;
-        self.since_fit = 0;
-        self.refits = 0;
+        self.window.clear();
         self.model = None;
     }
 }
@@ -1551,7 +1478,7 @@ mod tests {
         assert!(out[50..].iter().all(Option::is_some));
         assert_eq!(det.len(), 200);
         // Fits after points 50, 90, ..., 570: 14 of them.
-        assert_eq!(det.refits, 14);
+        assert_eq!(det.window.refits(), 14);
 
         // The score of point t depends only on the points before it: the same prefix gives the
         // same scores whatever follows.
@@ -1593,12 +1520,7 @@ mod tests {
             .build(2)
             .unwrap();
         run(&mut det, &data);
-        let before = (
-            det.buf.clone(),
-            det.since_fit,
-            det.refits,
-            det.model.clone(),
-        );
+        let before = (det.window.clone(), det.model.clone());
         assert_eq!(det.update(Timestamp::EPOCH, &[f64::NAN, 1.0]), Ok(None));
         assert_eq!(
             det.update(Timestamp::EPOCH, &[1.0, f64::INFINITY]),
@@ -1611,15 +1533,7 @@ mod tests {
                 got: 3
             })
         );
-        assert_eq!(
-            before,
-            (
-                det.buf.clone(),
-                det.since_fit,
-                det.refits,
-                det.model.clone()
-            )
-        );
+        assert_eq!(before, (det.window.clone(), det.model.clone()));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod knn;
 mod metric_detector;
 #[cfg(feature = "ocsvm")]
 mod ocsvm;
+mod refit_window;
 mod residual;
 mod seasonal_median;
 mod seasons;

@@ -32,7 +32,7 @@ use prescient_core::{Detection, Error, Result, Score, Timestamp, VectorDetector}
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::iforest::derive_seed;
+use crate::refit_window::{RefitWindow, derive_seed};
 
 /// The most rows a model may be trained on (the kernel matrix has `max_train²` entries).
 const MAX_TRAIN_LIMIT: usize = 10_000;
@@ -572,45 +572,10 @@ impl StreamingOneClassSvmParams {
     /// `min_points` is outside `[2, window]`, or `refit_every` is 0.
     pub fn build(self, dim: usize) -> Result<StreamingOneClassSvm> {
         self.svm.check()?;
-        if dim == 0 {
-            return Err(Error::InvalidParam {
-                name: "dim",
-                reason: "must be at least 1".into(),
-            });
-        }
-        if self.window < 2
-            || self
-                .window
-                .checked_mul(dim)
-                .is_none_or(|m| m > u32::MAX as usize)
-        {
-            return Err(Error::InvalidParam {
-                name: "window",
-                reason: format!(
-                    "must be at least 2 and hold at most 2³² values, got {}",
-                    self.window
-                ),
-            });
-        }
-        if self.min_points < 2 || self.min_points > self.window {
-            return Err(Error::InvalidParam {
-                name: "min_points",
-                reason: format!("must be in [2, {}], got {}", self.window, self.min_points),
-            });
-        }
-        if self.refit_every == 0 {
-            return Err(Error::InvalidParam {
-                name: "refit_every",
-                reason: "must be at least 1".into(),
-            });
-        }
+        let window = RefitWindow::new(dim, self.window, self.min_points, self.refit_every)?;
         Ok(StreamingOneClassSvm {
             params: self,
-            dim,
-            buf: Vec::new(),
-            head: 0,
-            since_fit: 0,
-            refits: 0,
+            window,
             model: None,
         })
     }
@@ -653,11 +618,7 @@ impl StreamingOneClassSvmParams {
 #[derive(Debug, Clone)]
 pub struct StreamingOneClassSvm {
     params: StreamingOneClassSvmParams,
-    dim: usize,
-    buf: Vec<f64>,
-    head: usize,
-    since_fit: usize,
-    refits: u64,
+    window: RefitWindow,
     model: Option<OneClassSvmModel>,
 }
 
@@ -675,12 +636,12 @@ impl StreamingOneClassSvm {
 
     /// The number of vectors in the window.
     pub fn len(&self) -> usize {
-        self.buf.len() / self.dim
+        self.window.len()
     }
 
     /// Whether the window is empty.
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.window.is_empty()
     }
 
     /// The current model, once the first one has been trained.
@@ -688,27 +649,15 @@ impl StreamingOneClassSvm {
         self.model.as_ref()
     }
 
-    fn store(&mut self, x: &[f64]) {
-        let dim = self.dim;
-        if self.buf.len() < self.params.window * dim {
-            self.buf.extend_from_slice(x);
-        } else {
-            let at = self.head * dim;
-            self.buf[at..at + dim].copy_from_slice(x);
-            self.head = (self.head + 1) % self.params.window;
-        }
-    }
-
-    fn refit(&mut self) {
+    /// Trains the `k`-th model on the window; a failed fit keeps the previous model (the
+    /// schedule waits `refit_every` vectors before trying again).
+    fn refit(&mut self, k: u64) {
         let params = self
             .params
             .svm
             .clone()
-            .seed(derive_seed(self.params.svm.seed, self.refits));
-        // Whatever the outcome, wait `refit_every` vectors before trying again.
-        self.refits += 1;
-        self.since_fit = 0;
-        if let Ok(model) = params.fit(&self.buf, self.dim) {
+            .seed(derive_seed(self.params.svm.seed, k));
+        if let Ok(model) = params.fit(self.window.rows(), self.window.dim()) {
             self.model = Some(model);
         }
     }
@@ -720,16 +669,11 @@ impl VectorDetector for StreamingOneClassSvm {
     }
 
     fn dim(&self) -> usize {
-        self.dim
+        self.window.dim()
     }
 
     fn update(&mut self, _ts: Timestamp, x: &[f64]) -> Result<Option<Detection>> {
-        if x.len() != self.dim {
-            return Err(Error::SchemaMismatch {
-                expected: self.dim,
-                got: x.len(),
-            });
-        }
+        self.window.check_dim(x)?;
         if x.iter()
             .any(|v| v.is_nan() || v.abs() > OneClassSvm::MAX_ABS_VALUE)
         {
@@ -742,24 +686,14 @@ impl VectorDetector for StreamingOneClassSvm {
                 deviation: d,
             }
         });
-        self.store(x);
-        self.since_fit += 1;
-        let due = if self.refits == 0 {
-            self.len() >= self.params.min_points
-        } else {
-            self.since_fit >= self.params.refit_every
-        };
-        if due {
-            self.refit();
+        if let Some(k) = self.window.push(x) {
+            self.refit(k);
         }
         Ok(out)
     }
 
     fn reset(&mut self) {
-        self.buf.clear();
-        self.head = 0;
-        self.since_fit = 0;
-        self.refits = 0;
+        self.window.clear();
         self.model = None;
     }
 }
@@ -1006,7 +940,7 @@ mod tests {
         let out = run(&mut det, &data);
         assert!(out[..60].iter().all(Option::is_none));
         assert!(out[60..].iter().all(Option::is_some));
-        assert_eq!(det.refits, 5); // after points 60, 160, 260, 360, 460
+        assert_eq!(det.window.refits(), 5); // after points 60, 160, 260, 360, 460
         let last = out[500].unwrap();
         assert!(last.score.value() > 0.9 && last.deviation > 0.9, "{last:?}");
 
@@ -1029,12 +963,7 @@ mod tests {
             .build(2)
             .unwrap();
         run(&mut det, &data);
-        let before = (
-            det.buf.clone(),
-            det.since_fit,
-            det.refits,
-            det.model.clone(),
-        );
+        let before = (det.window.clone(), det.model.clone());
         assert_eq!(det.update(Timestamp::EPOCH, &[f64::NAN, 1.0]), Ok(None));
         assert_eq!(det.update(Timestamp::EPOCH, &[1.0, 1e300]), Ok(None));
         assert_eq!(
@@ -1044,15 +973,7 @@ mod tests {
                 got: 1
             })
         );
-        assert_eq!(
-            before,
-            (
-                det.buf.clone(),
-                det.since_fit,
-                det.refits,
-                det.model.clone()
-            )
-        );
+        assert_eq!(before, (det.window.clone(), det.model.clone()));
     }
 
     proptest! {
