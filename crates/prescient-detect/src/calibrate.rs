@@ -1,4 +1,6 @@
-use prescient_core::{Error, Result, RingBuffer, Score};
+use prescient_core::{Error, Result, Score};
+
+use crate::sorted_window::SortedWindow;
 
 /// Maps a raw anomaly statistic onto a calibrated [`Score`]: one minus its tail probability under
 /// an online estimate of the statistic's own distribution.
@@ -29,8 +31,7 @@ use prescient_core::{Error, Result, RingBuffer, Score};
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TailCalibrator {
-    history: RingBuffer<f64>,
-    sorted: Vec<f64>,
+    history: SortedWindow,
     min_points: usize,
     tail_fraction: f64,
     refit_every: usize,
@@ -75,8 +76,7 @@ impl TailCalibrator {
             });
         }
         Ok(TailCalibrator {
-            history: RingBuffer::new(window),
-            sorted: Vec::with_capacity(window),
+            history: SortedWindow::new(window),
             min_points: 30.min(window),
             tail_fraction: 0.05,
             refit_every: (window / 16).max(1),
@@ -143,12 +143,13 @@ impl TailCalibrator {
         if !self.is_ready() || s.is_nan() {
             return None;
         }
-        let n = self.sorted.len();
+        let sorted = self.history.sorted();
+        let n = sorted.len();
         if let Some(tail) = self.tail.filter(|t| s > t.u) {
             return Some(tail.survival(s).max(f64::MIN_POSITIVE));
         }
         // Values at least `s`: everything from the first position not below it.
-        let at_least = n - self.sorted.partition_point(|&v| v < s);
+        let at_least = n - sorted.partition_point(|&v| v < s);
         Some((at_least as f64 + 1.0) / (n as f64 + 1.0))
     }
 
@@ -175,15 +176,7 @@ impl TailCalibrator {
         if !s.is_finite() {
             return;
         }
-        if let Some(old) = self.history.push(s) {
-            let i = self.sorted.partition_point(|&v| v < old);
-            // `old` is in `sorted`: it was inserted when it was pushed.
-            if i < self.sorted.len() {
-                self.sorted.remove(i);
-            }
-        }
-        let i = self.sorted.partition_point(|&v| v < s);
-        self.sorted.insert(i, s);
+        self.history.push(s);
         self.since_fit = self.since_fit.saturating_add(1);
         if self.since_fit >= self.refit_every && self.is_ready() {
             self.fit_tail();
@@ -193,14 +186,14 @@ impl TailCalibrator {
     /// Forgets everything learned.
     pub fn reset(&mut self) {
         self.history.clear();
-        self.sorted.clear();
         self.tail = None;
         self.since_fit = usize::MAX;
     }
 
     fn fit_tail(&mut self) {
         self.since_fit = 0;
-        let n = self.sorted.len();
+        let sorted = self.history.sorted();
+        let n = sorted.len();
         // At least three excesses, so that something beyond the whole window still has a
         // distinct tail probability early on; the fit is crude then, but it is monotone.
         let k = ((n as f64 * self.tail_fraction).round() as usize).max(3);
@@ -208,8 +201,8 @@ impl TailCalibrator {
             self.tail = None;
             return;
         }
-        let u = self.sorted[n - k - 1];
-        let excesses = self.sorted[n - k..].iter().map(|&v| v - u);
+        let u = sorted[n - k - 1];
+        let excesses = sorted[n - k..].iter().map(|&v| v - u);
         let (mut sum, mut sum_sq) = (0.0, 0.0);
         for y in excesses {
             sum += y;
@@ -357,9 +350,8 @@ mod tests {
                     prop_assert!((0.0..=1.0).contains(&s.value()));
                 }
                 prop_assert!(c.len() <= 64);
-                prop_assert_eq!(c.sorted.len(), c.history.len());
             }
-            prop_assert!(c.sorted.windows(2).all(|w| w[0] <= w[1]));
+            prop_assert!(c.history.sorted().windows(2).all(|w| w[0] <= w[1]));
         }
     }
 }

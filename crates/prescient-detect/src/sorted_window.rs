@@ -51,6 +51,16 @@ impl SortedWindow {
         self.sorted.len()
     }
 
+    /// Whether no value is held.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+
+    /// The values held, in ascending order.
+    pub(crate) fn sorted(&self) -> &[f64] {
+        &self.sorted
+    }
+
     /// The most values held.
     pub(crate) fn capacity(&self) -> usize {
         self.arrival.capacity()
