@@ -1,6 +1,7 @@
 use prescient_core::{Detection, Detector, Error, Result, Timestamp, check_positive};
 
-use crate::{detection_of_z, floored_std};
+use crate::batch::{check_batch, standardised};
+use crate::detection_of_z;
 
 /// An EWMA control chart: an exponentially weighted mean and variance, and the deviation of each
 /// point from the mean in weighted standard deviations.
@@ -190,34 +191,6 @@ impl Ewma {
     }
 }
 
-/// `(x − mean) / sd` with the detectors' floor on `sd` and clamp on the result; 0 when `mean` is
-/// NaN (the point was not scored).
-#[inline(always)]
-pub(crate) fn standardised(x: f64, mean: f64, sd: f64) -> f64 {
-    let z = (x - mean) / floored_std(sd, mean);
-    if z.is_nan() {
-        0.0
-    } else {
-        z.clamp(-1e12, 1e12)
-    }
-}
-
-/// Checks that a batch's output is as long as its input.
-pub(crate) fn check_batch(xs: &[f64], out: &[f64]) -> Result<()> {
-    if xs.len() == out.len() {
-        Ok(())
-    } else {
-        Err(Error::InvalidParam {
-            name: "out",
-            reason: format!(
-                "must be as long as the input ({}), got {}",
-                xs.len(),
-                out.len()
-            ),
-        })
-    }
-}
-
 impl Detector for Ewma {
     fn name(&self) -> &'static str {
         "ewma"
@@ -243,6 +216,7 @@ impl Detector for Ewma {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::update_each;
     use proptest::prelude::*;
     use rand::{Rng, SeedableRng};
 
@@ -315,10 +289,8 @@ mod tests {
         ], 0..700)) {
             let mut streaming = Ewma::new(0.1).unwrap();
             let mut batch = streaming.clone();
-            let want: Vec<f64> = xs
-                .iter()
-                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
-                .collect();
+            let mut want = vec![0.0; xs.len()];
+            update_each(&mut streaming, &xs, &mut want);
             let mut got = vec![f64::NAN; xs.len()];
             batch.update_batch(&xs, &mut got).unwrap();
             prop_assert_eq!(got, want);
@@ -332,10 +304,8 @@ mod tests {
         ) {
             let mut streaming = Ewma::new(alpha).unwrap();
             let mut batch = streaming.clone();
-            let want: Vec<f64> = xs
-                .iter()
-                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
-                .collect();
+            let mut want = vec![0.0; xs.len()];
+            update_each(&mut streaming, &xs, &mut want);
             let mut got = vec![f64::NAN; xs.len()];
             batch.update_batch(&xs, &mut got).unwrap();
             prop_assert_eq!(got, want);

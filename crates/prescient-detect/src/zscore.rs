@@ -1,6 +1,6 @@
 use prescient_core::{Detection, Detector, Error, Result, RollingMoments, Timestamp};
 
-use crate::ewma::{check_batch, standardised};
+use crate::batch::{check_batch, standardised, update_each};
 use crate::sorted_window::SortedWindow;
 use crate::{detection_of_z, floored_std};
 
@@ -27,12 +27,7 @@ impl RollingZScore {
     ///
     /// [`Error::InvalidParam`] when `window` is below 3.
     pub fn new(window: usize) -> Result<Self> {
-        if window < 3 {
-            return Err(Error::InvalidParam {
-                name: "window",
-                reason: format!("must be at least 3, got {window}"),
-            });
-        }
+        check_window(window, 3)?;
         Ok(RollingZScore {
             moments: RollingMoments::new(window),
             min_periods: (window / 4).max(3),
@@ -45,15 +40,7 @@ impl RollingZScore {
     ///
     /// [`Error::InvalidParam`] when `min_periods` is below 3 or above the window.
     pub fn min_periods(mut self, min_periods: usize) -> Result<Self> {
-        if min_periods < 3 || min_periods > self.moments.capacity() {
-            return Err(Error::InvalidParam {
-                name: "min_periods",
-                reason: format!(
-                    "must be in [3, {}], got {min_periods}",
-                    self.moments.capacity()
-                ),
-            });
-        }
+        check_min_periods(min_periods, 3, self.moments.capacity())?;
         self.min_periods = min_periods;
         Ok(self)
     }
@@ -108,15 +95,33 @@ impl RollingZScore {
                     *o = standardised(x, mean, RollingMoments::std_of(len, sum, sumsq));
                 }
             } else {
-                for (o, &x) in out.iter_mut().zip(xs) {
-                    *o = self
-                        .update(Timestamp::EPOCH, x)
-                        .map_or(0.0, |d| d.deviation);
-                }
+                update_each(self, xs, out);
             }
         }
         Ok(())
     }
+}
+
+/// Checks a window length against the detector's smallest.
+fn check_window(window: usize, least: usize) -> Result<()> {
+    if window < least {
+        return Err(Error::InvalidParam {
+            name: "window",
+            reason: format!("must be at least {least}, got {window}"),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a warm-up length: at least `least`, at most the window.
+fn check_min_periods(min_periods: usize, least: usize, window: usize) -> Result<()> {
+    if min_periods < least || min_periods > window {
+        return Err(Error::InvalidParam {
+            name: "min_periods",
+            reason: format!("must be in [{least}, {window}], got {min_periods}"),
+        });
+    }
+    Ok(())
 }
 
 impl Detector for RollingZScore {
@@ -165,12 +170,7 @@ impl RobustZScore {
     ///
     /// [`Error::InvalidParam`] when `window` is below 5.
     pub fn new(window: usize) -> Result<Self> {
-        if window < 5 {
-            return Err(Error::InvalidParam {
-                name: "window",
-                reason: format!("must be at least 5, got {window}"),
-            });
-        }
+        check_window(window, 5)?;
         Ok(RobustZScore {
             window: SortedWindow::new(window),
             min_periods: (window / 4).max(5),
@@ -183,15 +183,7 @@ impl RobustZScore {
     ///
     /// [`Error::InvalidParam`] when `min_periods` is below 5 or above the window.
     pub fn min_periods(mut self, min_periods: usize) -> Result<Self> {
-        if min_periods < 5 || min_periods > self.window.capacity() {
-            return Err(Error::InvalidParam {
-                name: "min_periods",
-                reason: format!(
-                    "must be in [5, {}], got {min_periods}",
-                    self.window.capacity()
-                ),
-            });
-        }
+        check_min_periods(min_periods, 5, self.window.capacity())?;
         self.min_periods = min_periods;
         Ok(self)
     }
@@ -344,10 +336,8 @@ mod tests {
         ], 0..700)) {
             let mut streaming = RollingZScore::new(20).unwrap();
             let mut batch = streaming.clone();
-            let want: Vec<f64> = xs
-                .iter()
-                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
-                .collect();
+            let mut want = vec![0.0; xs.len()];
+            update_each(&mut streaming, &xs, &mut want);
             let mut got = vec![f64::NAN; xs.len()];
             batch.update_batch(&xs, &mut got).unwrap();
             prop_assert_eq!(got, want);
@@ -361,10 +351,8 @@ mod tests {
         ) {
             let mut streaming = RollingZScore::new(window).unwrap();
             let mut batch = streaming.clone();
-            let want: Vec<f64> = xs
-                .iter()
-                .map(|&x| streaming.update(Timestamp::EPOCH, x).map_or(0.0, |d| d.deviation))
-                .collect();
+            let mut want = vec![0.0; xs.len()];
+            update_each(&mut streaming, &xs, &mut want);
             let mut got = vec![f64::NAN; xs.len()];
             batch.update_batch(&xs, &mut got).unwrap();
             prop_assert_eq!(got, want);
