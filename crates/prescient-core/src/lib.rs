@@ -27,7 +27,7 @@ pub use time::Timestamp;
 pub use traits::{
     Detection, Detector, FeatureExtractor, Forecaster, VectorDetector, check_forecast_request,
 };
-pub use window::{RingBuffer, RollingMoments};
+pub use window::{RingBuffer, RollingMax, RollingMoments};
 
 /// Checks that the parameter `name` is positive and finite.
 ///

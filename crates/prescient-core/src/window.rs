@@ -91,6 +91,68 @@ impl<T> RingBuffer<T> {
     }
 }
 
+/// The largest of the last `window` values pushed, O(1) amortised per push.
+///
+/// A monotonic deque holds only the values that can still become the maximum (each is pushed and
+/// popped once), so it never holds more than `window` entries. A window of 0 holds nothing. For a
+/// rolling minimum, push the negated values.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RollingMax {
+    window: u64,
+    seen: u64,
+    items: VecDeque<(u64, f64)>,
+}
+
+impl RollingMax {
+    /// The maximum over the last `window` values.
+    pub fn new(window: usize) -> Self {
+        RollingMax {
+            window: window as u64,
+            seen: 0,
+            items: VecDeque::with_capacity(window.min(1024)),
+        }
+    }
+
+    /// Pushes `x` (the caller keeps NaN out: it compares with nothing).
+    pub fn push(&mut self, x: f64) {
+        if self.window == 0 {
+            return;
+        }
+        let i = self.seen;
+        self.seen += 1;
+        while self.items.back().is_some_and(|&(_, v)| v <= x) {
+            self.items.pop_back();
+        }
+        self.items.push_back((i, x));
+        let oldest = self.seen.saturating_sub(self.window);
+        while self.items.front().is_some_and(|&(j, _)| j < oldest) {
+            self.items.pop_front();
+        }
+    }
+
+    /// The maximum of the last `window` values, if any was pushed.
+    pub fn max(&self) -> Option<f64> {
+        self.items.front().map(|&(_, v)| v)
+    }
+
+    /// How many entries the deque holds (at most the window).
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether no value is held.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Forgets every value.
+    pub fn clear(&mut self) {
+        self.seen = 0;
+        self.items.clear();
+    }
+}
+
 /// Mean and variance of the last `capacity` values, in O(1) per push.
 ///
 /// Running sums are kept about a shift (the first value seen) to limit cancellation, and are
@@ -403,6 +465,20 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn prop_rolling_max_is_the_window_max(
+            window in 0usize..20,
+            xs in proptest::collection::vec(-1e3f64..1e3, 0..200),
+        ) {
+            let mut m = RollingMax::new(window);
+            for (t, &x) in xs.iter().enumerate() {
+                m.push(x);
+                let start = (t + 1).saturating_sub(window);
+                let want = xs[start..=t].iter().copied().reduce(f64::max);
+                prop_assert_eq!(m.max(), if window == 0 { None } else { want });
+            }
+        }
+
         #[test]
         fn prop_moments_never_nan_for_finite_values(
             cap in 1usize..30,

@@ -1,8 +1,6 @@
-use std::collections::VecDeque;
-
 use prescient_core::{
-    Detector, Error, Result, RingBuffer, Score, Severity, SeverityThresholds, Timestamp,
-    VectorDetector,
+    Detector, Error, Result, RingBuffer, RollingMax, Score, Severity, SeverityThresholds,
+    Timestamp, VectorDetector,
 };
 
 use crate::{KnnCad, PeriodSearch, RollingZScore, SeasonalMedian, TailCalibrator};
@@ -92,17 +90,22 @@ fn fisher_surprise(k: usize, t: f64) -> f64 {
     if k == 0 || t.is_nan() || t <= 0.0 {
         return 0.0;
     }
-    // ln Σ_{j<k} t^j / j!, summed in log space from the largest term down to stay finite.
-    let mut terms = Vec::with_capacity(k);
-    let mut log_term = 0.0;
+    // ln Σ_{j<k} t^j / j!, by a running log-sum-exp (rescaled whenever a larger term comes) so
+    // that nothing overflows and nothing is allocated.
+    let (ln_t, mut log_term) = (t.ln(), 0.0);
+    let (mut top, mut scaled) = (f64::NEG_INFINITY, 0.0);
     for j in 0..k {
         if j > 0 {
-            log_term += t.ln() - (j as f64).ln();
+            log_term += ln_t - (j as f64).ln();
         }
-        terms.push(log_term);
+        if log_term > top {
+            scaled = scaled * (top - log_term).exp() + 1.0;
+            top = log_term;
+        } else {
+            scaled += (log_term - top).exp();
+        }
     }
-    let top = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let log_sum = top + terms.iter().map(|l| (l - top).exp()).sum::<f64>().ln();
+    let log_sum = top + scaled.ln();
     (t - log_sum).max(0.0)
 }
 
@@ -318,8 +321,7 @@ impl MetricDetectorParams {
             combined: calibrator,
             refractory_left: 0,
             episode_peak: 0.0,
-            peaks: VecDeque::new(),
-            seen: 0,
+            peaks: RollingMax::new(self.refractory),
             params: self,
         };
         d.start_members();
@@ -503,8 +505,7 @@ pub struct MetricDetector {
     episode_peak: f64,
     /// The scores of the last `refractory` points that may still be the largest among them, as
     /// `(point number, score)` with decreasing scores: the running maximum in O(1) amortised.
-    peaks: VecDeque<(u64, f64)>,
-    seen: u64,
+    peaks: RollingMax,
 }
 
 impl std::fmt::Debug for MetricDetector {
@@ -512,7 +513,6 @@ impl std::fmt::Debug for MetricDetector {
         f.debug_struct("MetricDetector")
             .field("members", &self.member_names())
             .field("period", &self.period)
-            .field("seen", &self.seen)
             .finish_non_exhaustive()
     }
 }
@@ -548,8 +548,8 @@ impl MetricDetector {
         if !x.is_finite() {
             return None;
         }
-        self.seen += 1;
-        let lag_ready = self.lag.push(x, &mut self.vector_buf);
+        // Lag features only for the multivariate members that read them.
+        let lag_ready = !self.params.vectors.is_empty() && self.lag.push(x, &mut self.vector_buf);
         let (mut w_sum, mut surprise, mut deviation, mut contributors) = (0.0, 0.0, 0.0, 0u16);
         // For the Bonferroni rule: the largest surprise after the weighted correction.
         let mut best = f64::NEG_INFINITY;
@@ -607,7 +607,9 @@ impl MetricDetector {
         } else {
             Severity::None
         };
-        let previous_peak = self.running_peak(score.value());
+        // The highest score of the previous `refractory` points (0 before any).
+        let previous_peak = self.peaks.max().unwrap_or(0.0);
+        self.peaks.push(score.value());
         let episode_score = if (in_refractory && !alert) || score.value() <= previous_peak {
             Score::ZERO
         } else {
@@ -638,29 +640,7 @@ impl MetricDetector {
         self.refractory_left = 0;
         self.episode_peak = 0.0;
         self.peaks.clear();
-        self.seen = 0;
         self.start_members();
-    }
-
-    /// The largest score of the previous `refractory` points (0 when there is none), then
-    /// remembers `score` as the latest point's.
-    fn running_peak(&mut self, score: f64) -> f64 {
-        let window = self.params.refractory as u64;
-        while self
-            .peaks
-            .front()
-            .is_some_and(|&(i, _)| i.saturating_add(window) < self.seen)
-        {
-            self.peaks.pop_front();
-        }
-        let peak = self.peaks.front().map_or(0.0, |p| p.1);
-        while self.peaks.back().is_some_and(|&(_, s)| s <= score) {
-            self.peaks.pop_back();
-        }
-        if window > 0 {
-            self.peaks.push_back((self.seen, score));
-        }
-        peak
     }
 
     /// Builds the members that need no period, and all of them when the period is fixed.

@@ -1,6 +1,4 @@
-use std::collections::VecDeque;
-
-use prescient_core::{FeatureExtractor, Result, Timestamp};
+use prescient_core::{FeatureExtractor, Result, RollingMax, Timestamp};
 
 /// Minimum and maximum of the last `window` values, O(1) amortised per value.
 ///
@@ -9,10 +7,9 @@ use prescient_core::{FeatureExtractor, Result, Timestamp};
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RollingExtremes {
-    window: usize,
-    seen: u64,
-    min: VecDeque<(u64, f64)>,
-    max: VecDeque<(u64, f64)>,
+    /// The maximum of the negated values: the minimum, negated (negation is exact).
+    neg_min: RollingMax,
+    max: RollingMax,
 }
 
 impl RollingExtremes {
@@ -24,10 +21,8 @@ impl RollingExtremes {
     pub fn new(window: usize) -> Result<Self> {
         let window = crate::check_window("window", window)?;
         Ok(RollingExtremes {
-            window,
-            seen: 0,
-            min: VecDeque::with_capacity(window.min(1024)),
-            max: VecDeque::with_capacity(window.min(1024)),
+            neg_min: RollingMax::new(window),
+            max: RollingMax::new(window),
         })
     }
 
@@ -36,33 +31,18 @@ impl RollingExtremes {
         if !x.is_finite() {
             return;
         }
-        let i = self.seen;
-        self.seen += 1;
-        while self.min.back().is_some_and(|&(_, v)| v >= x) {
-            self.min.pop_back();
-        }
-        self.min.push_back((i, x));
-        while self.max.back().is_some_and(|&(_, v)| v <= x) {
-            self.max.pop_back();
-        }
-        self.max.push_back((i, x));
-        let oldest = self.seen.saturating_sub(self.window as u64);
-        while self.min.front().is_some_and(|&(j, _)| j < oldest) {
-            self.min.pop_front();
-        }
-        while self.max.front().is_some_and(|&(j, _)| j < oldest) {
-            self.max.pop_front();
-        }
+        self.neg_min.push(-x);
+        self.max.push(x);
     }
 
     /// The minimum of the window, if any value was seen.
     pub fn min(&self) -> Option<f64> {
-        self.min.front().map(|&(_, v)| v)
+        self.neg_min.max().map(|v| -v)
     }
 
     /// The maximum of the window, if any value was seen.
     pub fn max(&self) -> Option<f64> {
-        self.max.front().map(|&(_, v)| v)
+        self.max.max()
     }
 }
 
@@ -85,8 +65,7 @@ impl FeatureExtractor for RollingExtremes {
     }
 
     fn reset(&mut self) {
-        self.seen = 0;
-        self.min.clear();
+        self.neg_min.clear();
         self.max.clear();
     }
 }
@@ -121,7 +100,7 @@ mod tests {
                 let hi = win.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                 prop_assert_eq!(e.min(), Some(lo));
                 prop_assert_eq!(e.max(), Some(hi));
-                prop_assert!(e.min.len() <= w && e.max.len() <= w);
+                prop_assert!(e.neg_min.len() <= w && e.max.len() <= w);
             }
         }
     }
