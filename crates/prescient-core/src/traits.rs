@@ -146,6 +146,25 @@ pub trait Forecaster: Send {
     fn reset(&mut self);
 }
 
+/// A forecasting method: the settings of a model, which fit a [`Forecaster`] on a history.
+///
+/// Every model of `prescient-forecast` has one (its `…Params` type), so that a command line, an
+/// ensemble or a backtest can hold "a model to fit" without knowing which. The fitted model
+/// forecasts from one step after the history's last value and takes later observations
+/// through [`Forecaster::update`].
+pub trait ForecastMethod: Send + Sync {
+    /// A short name for reports (`"arima"`, `"ets"`).
+    fn name(&self) -> &'static str;
+
+    /// Fits a model on `history`: equally spaced values, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotEnoughData`] when the history is too short for the method, and
+    /// [`crate::Error::NonFinite`] for a non-finite value the method cannot treat as a gap.
+    fn fit(&self, history: &[f64]) -> Result<Box<dyn Forecaster>>;
+}
+
 // Boxed models are models too, so that a wrapper generic over a model also takes the boxed,
 // user-chosen one.
 impl<T: Detector + ?Sized> Detector for Box<T> {
@@ -172,6 +191,15 @@ impl<T: VectorDetector + ?Sized> VectorDetector for Box<T> {
     }
     fn reset(&mut self) {
         (**self).reset();
+    }
+}
+
+impl<T: ForecastMethod + ?Sized> ForecastMethod for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn fit(&self, history: &[f64]) -> Result<Box<dyn Forecaster>> {
+        (**self).fit(history)
     }
 }
 

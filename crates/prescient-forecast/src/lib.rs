@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod history;
 mod holt_winters;
 mod interval;
 mod optim;

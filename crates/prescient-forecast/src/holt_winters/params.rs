@@ -209,3 +209,15 @@ impl HoltWintersParams {
         HoltWinters::fit_checked(self.clone(), history)
     }
 }
+
+impl prescient_core::ForecastMethod for HoltWintersParams {
+    fn name(&self) -> &'static str {
+        "holt_winters"
+    }
+
+    /// Fits on `history` with its gaps filled (see [`crate::history`]).
+    fn fit(&self, history: &[f64]) -> Result<Box<dyn prescient_core::Forecaster>> {
+        let history = crate::history::fill_gaps(history)?;
+        Ok(Box::new(HoltWintersParams::fit(self, &history)?))
+    }
+}
