@@ -25,7 +25,8 @@ pub use metric::{MetricRole, MetricSpec, Sample, Schema, SchemaBuilder};
 pub use score::{Direction, Score, Severity, SeverityThresholds};
 pub use time::Timestamp;
 pub use traits::{
-    Detection, Detector, FeatureExtractor, ForecastMethod, Forecaster, VectorDetector, check_forecast_request,
+    Detection, Detector, FeatureExtractor, ForecastMethod, Forecaster, VectorDetector,
+    check_forecast_request,
 };
 pub use window::{RingBuffer, RollingMax, RollingMoments};
 

@@ -25,10 +25,7 @@ pub fn fill_gaps(history: &[f64]) -> Result<Cow<'_, [f64]>> {
         return Ok(Cow::Borrowed(history));
     }
     let Some(first) = history.iter().position(|x| x.is_finite()) else {
-        return Err(Error::NotEnoughData {
-            needed: 1,
-            got: 0,
-        });
+        return Err(Error::NotEnoughData { needed: 1, got: 0 });
     };
     let mut out: Vec<f64> = history[first..].to_vec();
     let mut last_finite = 0usize; // out[0] is finite

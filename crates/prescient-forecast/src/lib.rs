@@ -3,11 +3,13 @@
 pub mod history;
 mod holt_winters;
 mod interval;
+mod naive2;
 mod optim;
 mod seasonal_naive;
 
 pub use holt_winters::{HoltWinters, HoltWintersParams};
-pub use seasonal_naive::SeasonalNaive;
+pub use naive2::{Naive2, Naive2Params};
+pub use seasonal_naive::{SeasonalNaive, SeasonalNaiveParams};
 
 #[cfg(test)]
 mod autotraits {

@@ -1,5 +1,6 @@
 use prescient_core::{
-    Error, Forecast, Forecaster, Result, RingBuffer, Timestamp, check_forecast_request,
+    Error, Forecast, ForecastMethod, Forecaster, Result, RingBuffer, Timestamp,
+    check_forecast_request,
 };
 
 use crate::interval::{SafeSumSq, z_score};
@@ -103,6 +104,55 @@ impl SeasonalNaive {
     /// Whether no observation was taken since construction or the last reset.
     pub fn is_empty(&self) -> bool {
         self.seen == 0
+    }
+}
+
+/// The settings of a [`SeasonalNaive`] forecaster, for use as a [`ForecastMethod`]: fitting is
+/// taking the history, observation by observation.
+///
+/// # Example
+///
+/// ```
+/// use prescient_core::{ForecastMethod, Forecaster};
+/// use prescient_forecast::SeasonalNaiveParams;
+///
+/// let model = SeasonalNaiveParams::new(2).fit(&[1.0, 5.0, 2.0, 6.0])?;
+/// assert_eq!(model.predict(3, 0.9)?.point, vec![2.0, 6.0, 2.0]);
+/// # Ok::<(), prescient_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct SeasonalNaiveParams {
+    /// The seasonal period, in steps.
+    pub period: usize,
+}
+
+impl SeasonalNaiveParams {
+    /// The settings of a seasonal naive forecaster of period `period` (in steps).
+    pub fn new(period: usize) -> Self {
+        SeasonalNaiveParams { period }
+    }
+}
+
+impl ForecastMethod for SeasonalNaiveParams {
+    fn name(&self) -> &'static str {
+        "seasonal_naive"
+    }
+
+    /// Takes the history (with its gaps filled, see [`crate::history`]) into a new
+    /// [`SeasonalNaive`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidParam`] for a period of 0, [`Error::NotEnoughData`] for a history
+    /// without a finite value, and [`Error::NonFinite`] if a seasonal difference overflows.
+    fn fit(&self, history: &[f64]) -> Result<Box<dyn Forecaster>> {
+        let history = crate::history::fill_gaps(history)?;
+        let mut model = SeasonalNaive::new(self.period)?;
+        for (i, &y) in history.iter().enumerate() {
+            model.update(Timestamp::from_secs(i as i64), y)?;
+        }
+        Ok(Box::new(model))
     }
 }
 
