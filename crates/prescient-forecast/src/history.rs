@@ -35,9 +35,9 @@ pub fn fill_gaps(history: &[f64]) -> Result<Cow<'_, [f64]>> {
             let gap = i - last_finite;
             if gap > 1 {
                 let (a, b) = (out[last_finite], out[i]);
-                for j in last_finite + 1..i {
-                    let t = (j - last_finite) as f64 / gap as f64;
-                    out[j] = a + t * (b - a);
+                for (k, x) in out[last_finite + 1..i].iter_mut().enumerate() {
+                    let t = (k + 1) as f64 / gap as f64;
+                    *x = a + t * (b - a);
                 }
             }
             last_finite = i;
