@@ -3,12 +3,14 @@
 //! `prescient demo` replays a few simulated days of a web service through the `Scaler`, next to a
 //! reactive HPA-style rule on the same load, prints a summary and writes a JSON report.
 //! `prescient nab` runs the detectors on the Numenta Anomaly Benchmark's layout and scores them;
-//! `prescient nab-score` scores a results folder.
+//! `prescient nab-score` scores a results folder. `prescient forecast` fits a forecasting model
+//! to every series of a long CSV (the M4 layout) and `prescient m4-score` scores forecasts.
 
 // A command-line program prints; the workspace lint against printing is for the libraries.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod demo;
+mod forecast;
 mod nab;
 
 use std::path::PathBuf;
@@ -35,6 +37,10 @@ enum Command {
     Nab(nab::NabArgs),
     /// Scores a NAB results folder (windows, profiles, threshold sweep), as NAB does.
     NabScore(nab::NabScoreArgs),
+    /// Fits a forecasting model to every series of a long CSV and writes the forecasts.
+    Forecast(forecast::ForecastArgs),
+    /// Scores a forecast file with the M4 measures (sMAPE, MASE, OWA against Naive2).
+    M4Score(forecast::M4ScoreArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -59,6 +65,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Nab(args) => finish(nab::run(&args)),
         Command::NabScore(args) => finish(nab::run_score(&args)),
+        Command::Forecast(args) => finish(forecast::run(&args)),
+        Command::M4Score(args) => finish(forecast::run_score(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));

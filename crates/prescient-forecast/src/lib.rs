@@ -3,11 +3,16 @@
 pub mod history;
 mod holt_winters;
 mod interval;
+mod log_scale;
+pub mod models;
+mod mstl;
 mod naive2;
 mod optim;
 mod seasonal_naive;
 
 pub use holt_winters::{HoltWinters, HoltWintersParams};
+pub use log_scale::{LogForecaster, LogScale};
+pub use mstl::{Mstl, MstlParams};
 pub use naive2::{Naive2, Naive2Params};
 pub use seasonal_naive::{SeasonalNaive, SeasonalNaiveParams};
 

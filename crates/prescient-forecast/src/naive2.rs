@@ -26,7 +26,7 @@ use crate::interval::z_score;
 /// # Example
 ///
 /// ```
-/// use prescient_core::ForecastMethod;
+/// use prescient_core::Forecaster;
 /// use prescient_forecast::Naive2Params;
 ///
 /// let y: Vec<f64> = (0..96).map(|t| 100.0 * [1.0, 2.0, 1.0, 0.5][t % 4] * (1.0 + (t % 7) as f64 * 1e-3)).collect();
