@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use prescient::forecast::models;
+use prescient::forecast::{Combination, models};
 use prescient::types::ForecastMethod;
 use prescient_eval::m4::{self, Dataset, Series};
 
@@ -22,9 +22,15 @@ pub(crate) struct ForecastArgs {
     /// Seasonal period in steps (24 for hourly data).
     #[arg(long, default_value_t = 24)]
     pub(crate) season: usize,
-    /// The model: snaive, naive2, ets, mstl.
+    /// The model: snaive, naive2, ets, mstl, ensemble.
     #[arg(long)]
     pub(crate) model: String,
+    /// The ensemble's members, comma-separated (default: the library's default ensemble).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) members: Vec<String>,
+    /// How the ensemble combines its members: median, mean, inverse-error, best.
+    #[arg(long)]
+    pub(crate) combination: Option<String>,
     /// Where to write the point forecasts, long CSV `series_id,h,value`; the interval ends go
     /// next to it (`OUT.lower.csv`, `OUT.upper.csv` for `OUT.csv`).
     #[arg(long)]
@@ -155,11 +161,41 @@ pub(crate) fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// The method `--model` (and, for an ensemble, `--members` and `--combination`) names.
+fn build_method(args: &ForecastArgs) -> Result<Box<dyn ForecastMethod>, String> {
+    if args.model != "ensemble" {
+        if !args.members.is_empty() || args.combination.is_some() {
+            return Err("--members and --combination are for --model ensemble".into());
+        }
+        return models::method(&args.model, args.season).map_err(|e| e.to_string());
+    }
+    let names: Vec<&str> = if args.members.is_empty() {
+        models::ENSEMBLE_MEMBERS.to_vec()
+    } else {
+        args.members.iter().map(String::as_str).collect()
+    };
+    let mut params = models::ensemble(&names, args.season).map_err(|e| e.to_string())?;
+    if let Some(c) = &args.combination {
+        params = params.combination(match c.as_str() {
+            "median" => Combination::Median,
+            "mean" => Combination::Mean,
+            "inverse-error" => Combination::InverseError,
+            "best" => Combination::Best,
+            other => {
+                return Err(format!(
+                    "unknown combination `{other}`; known: median, mean, inverse-error, best"
+                ));
+            }
+        });
+    }
+    Ok(Box::new(params))
+}
+
 pub(crate) fn run(args: &ForecastArgs) -> Result<String, String> {
     if args.horizon == 0 {
         return Err("--horizon must be at least 1".into());
     }
-    let method = models::method(&args.model, args.season).map_err(|e| e.to_string())?;
+    let method = build_method(args)?;
     let train = m4::read_long(&args.train).map_err(|e| e.to_string())?;
     // The CLI reports its own run time: reading the clock is its job, not the library's.
     #[allow(clippy::disallowed_methods)]

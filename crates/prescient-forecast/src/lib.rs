@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod ensemble;
 pub mod history;
 mod holt_winters;
 mod interval;
@@ -10,6 +11,7 @@ mod naive2;
 mod optim;
 mod seasonal_naive;
 
+pub use ensemble::{Combination, Ensemble, EnsembleParams};
 pub use holt_winters::{HoltWinters, HoltWintersParams};
 pub use log_scale::{LogForecaster, LogScale};
 pub use mstl::{Mstl, MstlParams};

@@ -2,10 +2,13 @@
 
 use prescient_core::{Error, ForecastMethod, Result};
 
-use crate::{MstlParams, Naive2Params, SeasonalNaiveParams};
+use crate::{EnsembleParams, MstlParams, Naive2Params, SeasonalNaiveParams};
 
 /// The names [`method`] knows, in the order a listing should show them.
-pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl"];
+pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "ensemble"];
+
+/// The members of the default `ensemble`.
+pub const ENSEMBLE_MEMBERS: &[&str] = &["mstl", "ets", "snaive"];
 
 /// The default settings of the model called `name`, for series of seasonal period `season` (in
 /// steps; 1 for none).
@@ -53,6 +56,7 @@ pub fn method(name: &str, season: usize) -> Result<Box<dyn ForecastMethod>> {
                 .named("ets"),
         ),
         "mstl" => Box::new(MstlParams::new(periods(&[season, 7 * season]))),
+        "ensemble" => Box::new(ensemble(ENSEMBLE_MEMBERS, season)?),
         other => {
             return Err(Error::InvalidParam {
                 name: "model",
@@ -60,6 +64,30 @@ pub fn method(name: &str, season: usize) -> Result<Box<dyn ForecastMethod>> {
             });
         }
     })
+}
+
+/// An [`EnsembleParams`] of the models called `members` (see [`method`]), with its default
+/// combination and backtest.
+///
+/// # Errors
+///
+/// As [`method`] for each member; [`Error::InvalidParam`] for an `ensemble` inside an
+/// ensemble.
+pub fn ensemble(members: &[&str], season: usize) -> Result<EnsembleParams> {
+    let methods = members
+        .iter()
+        .map(|&name| {
+            if name == "ensemble" {
+                Err(Error::InvalidParam {
+                    name: "members",
+                    reason: "an ensemble cannot be a member of an ensemble".into(),
+                })
+            } else {
+                method(name, season)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EnsembleParams::new(methods))
 }
 
 #[cfg(test)]
