@@ -9,6 +9,8 @@ pub mod models;
 mod mstl;
 mod naive2;
 mod optim;
+#[cfg(feature = "prophet")]
+pub mod prophet;
 mod seasonal_naive;
 
 pub use ensemble::{Combination, Ensemble, EnsembleParams};
@@ -16,6 +18,8 @@ pub use holt_winters::{HoltWinters, HoltWintersParams};
 pub use log_scale::{LogForecaster, LogScale};
 pub use mstl::{Mstl, MstlParams};
 pub use naive2::{Naive2, Naive2Params};
+#[cfg(feature = "prophet")]
+pub use prophet::{MapOptimizer, ProphetForecaster, ProphetParams};
 pub use seasonal_naive::{SeasonalNaive, SeasonalNaiveParams};
 
 #[cfg(test)]
