@@ -59,7 +59,7 @@ const MAX_ITERS: u64 = 10_000;
 /// optimiser's clones (a [`augurs_prophet::Prophet`] owns its optimiser: keep a clone).
 #[derive(Debug, Clone)]
 pub struct MapOptimizer {
-    history: usize,
+    history: Option<usize>,
     max_iters: Option<u64>,
     gram: bool,
     last: Arc<Mutex<Option<MapFit>>>,
@@ -68,7 +68,7 @@ pub struct MapOptimizer {
 impl Default for MapOptimizer {
     fn default() -> Self {
         MapOptimizer {
-            history: HISTORY,
+            history: None,
             max_iters: None,
             gram: true,
             last: Arc::new(Mutex::new(None)),
@@ -79,7 +79,8 @@ impl Default for MapOptimizer {
 /// What a MAP fit found, with the numbers of the search.
 #[derive(Debug, Clone)]
 pub struct MapFit {
-    /// The parameters, as [`Optimizer::optimize`] returns them.
+    /// The parameters, as [`Optimizer::optimize`] returns them: in Prophet's scaled units (`y`
+    /// divided by its scale, time running from 0 to 1 over the fitted history).
     pub params: OptimizedParams,
     /// The log posterior at the optimum, constants dropped: what cmdstan reports as `lp__`.
     pub log_posterior: f64,
@@ -108,7 +109,7 @@ impl MapOptimizer {
     /// The L-BFGS history size (Stan's `history_size`, default 5); at least 1. Overrides
     /// `history_size` of the [`OptimizeOpts`].
     pub fn history(mut self, m: usize) -> Self {
-        self.history = m.max(1);
+        self.history = Some(m.max(1));
         self
     }
 
@@ -161,10 +162,11 @@ impl MapOptimizer {
             rel_grad: opts.tol_rel_grad.unwrap_or(TOL_REL_GRAD) * f64::EPSILON,
             param: opts.tol_param.unwrap_or(TOL_PARAM),
         };
-        let history = opts
-            .history_size
-            .filter(|_| self.history == HISTORY)
-            .map_or(self.history, |h| (h as usize).max(1));
+        let history = self
+            .history
+            .or(opts.history_size.map(|h| h as usize))
+            .unwrap_or(HISTORY)
+            .max(1);
         let max_iters = self
             .max_iters
             .or(opts.iter.map(u64::from))
@@ -190,7 +192,7 @@ impl MapOptimizer {
             let lbfgs = LBFGS::new(linesearch, history)
                 .with_tolerance_grad(tol.grad)
                 .and_then(|l| l.with_tolerance_cost(0.0))
-                .map_err(OptError::custom_argmin)?;
+                .map_err(argmin_error)?;
             let solver = StanLbfgs {
                 inner: lbfgs,
                 tol,
@@ -210,7 +212,7 @@ impl MapOptimizer {
             let res = Executor::new(obj, solver)
                 .configure(|s| s.param(start).max_iters(left))
                 .run()
-                .map_err(OptError::custom_argmin)?;
+                .map_err(argmin_error)?;
             stopped_by = res.solver.passed;
             let state = res.state;
             iterations += state.get_iter();
@@ -277,14 +279,8 @@ impl Optimizer for MapOptimizer {
     }
 }
 
-trait ArgminErrExt {
-    fn custom_argmin(e: ArgminError) -> OptError;
-}
-
-impl ArgminErrExt for OptError {
-    fn custom_argmin(e: ArgminError) -> OptError {
-        OptError::string(e.to_string())
-    }
+fn argmin_error(e: ArgminError) -> OptError {
+    OptError::string(e.to_string())
 }
 
 /// Stan's convergence tolerances, the relative ones already multiplied by machine epsilon.
@@ -334,7 +330,9 @@ impl Prepared {
             TrendIndicator::Logistic => Trend::Logistic,
             TrendIndicator::Flat => Trend::Flat,
         };
-        if trend == Trend::Logistic && data.cap.len() != n {
+        if trend == Trend::Logistic
+            && (data.cap.len() != n || data.cap.iter().any(|c| !c.is_finite()))
+        {
             return Err(bad("cap"));
         }
         if init.delta.len() != s || init.beta.len() != k {

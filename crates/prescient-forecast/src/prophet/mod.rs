@@ -82,10 +82,10 @@ impl SeasonalitySpec {
 /// [`fit`](ProphetParams::fit) or [`fit_with_timestamps`](ProphetParams::fit_with_timestamps).
 ///
 /// The defaults are those of the M4 peer harness (`Prophet(daily_seasonality=True,
-/// weekly_seasonality=True, yearly_seasonality=False)`) and otherwise Prophet's: linear growth,
-/// 25 changepoints over the first 80 % of the history with prior scale 0.05, additive
-/// seasonalities with prior scale 10 (daily of Fourier order 4, weekly of order 3), `AbsMax`
-/// scaling, MAP (no Jacobian). A history without timestamps is taken as hourly from
+/// weekly_seasonality=True, yearly_seasonality=False)`) and otherwise Python Prophet's: linear
+/// growth, 25 changepoints over the first 80 % of the history with prior scale 0.05, additive
+/// seasonalities with prior scale 10 (daily of Fourier order 4, weekly of order 3), holidays
+/// with prior scale 10, `AbsMax` scaling, MAP (no Jacobian). A history without timestamps is taken as hourly from
 /// [`DEFAULT_START_SECS`] (2000-01-01 00:00 UTC), as the peer harness does.
 ///
 /// # Example
@@ -136,6 +136,9 @@ impl ProphetParams {
             weekly_seasonality: SeasonalityOption::Manual(true),
             yearly_seasonality: SeasonalityOption::Manual(false),
             uncertainty_samples: 0,
+            // Python Prophet's; augurs-prophet's default is 100.
+            holidays_prior_scale: PositiveFloat::try_new(10.0)
+                .unwrap_or_else(|_| PositiveFloat::one()),
             ..ProphetOptions::default()
         };
         ProphetParams {
@@ -210,7 +213,13 @@ impl ProphetParams {
         self
     }
 
-    /// The prior scale of the holidays' coefficients (default 10, Prophet's).
+    /// Additive or multiplicative holidays (default: as the seasonalities).
+    pub fn holidays_mode(mut self, mode: FeatureMode) -> Self {
+        self.options.holidays_mode = Some(mode);
+        self
+    }
+
+    /// The prior scale of the holidays' coefficients (default 10, Python Prophet's).
     pub fn holidays_prior_scale(mut self, scale: f64) -> Self {
         if let Some(p) = self.positive("holidays_prior_scale", scale) {
             self.options.holidays_prior_scale = p;

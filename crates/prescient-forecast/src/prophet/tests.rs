@@ -799,3 +799,29 @@ fn is_an_object_safe_forecast_method() {
     assert_eq!(model.name(), "prophet");
     assert!(model.predict(5, 0.8).unwrap().is_consistent());
 }
+
+#[test]
+fn degenerate_histories_forecast_finite_values() {
+    let line: Vec<f64> = (0..200).map(|i| 10.0 + 0.5 * i as f64).collect();
+    let huge: Vec<f64> = load(24 * 7).iter().map(|v| v * 1e295).collect();
+    let tiny: Vec<f64> = load(24 * 7).iter().map(|v| v * 1e-295).collect();
+    for (name, y) in [
+        ("constant", vec![5.0; 100]),
+        ("zeros", vec![0.0; 100]),
+        ("two values", vec![1.0, 2.0]),
+        ("three values", vec![1.0, 2.0, 1.5]),
+        ("exact line", line),
+        ("huge", huge),
+        ("tiny", tiny),
+    ] {
+        let model = ProphetParams::new()
+            .fit(&y)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rep = model.fit_report().unwrap();
+        assert!(rep.iterations <= 10_000, "{name}");
+        let f = model
+            .predict(24, 0.95)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(f.is_consistent(), "{name}: {f:?}");
+    }
+}
