@@ -825,3 +825,45 @@ fn degenerate_histories_forecast_finite_values() {
         assert!(f.is_consistent(), "{name}: {f:?}");
     }
 }
+
+#[test]
+fn extra_regressors_through_augurs_prophet_directly() {
+    use std::collections::HashMap;
+    // y = 2 x + daily cycle + noise, with x a known driver (say, scheduled batch jobs).
+    let n = 24 * 14;
+    let x: Vec<f64> = (0..n + 24).map(|i| ((i * 37) % 11) as f64).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| {
+            50.0 + 2.0 * x[i]
+                + 5.0 * (std::f64::consts::TAU * i as f64 / 24.0).sin()
+                + 0.5 * noise(i)
+        })
+        .collect();
+    let ds: Vec<i64> = (0..n + 24)
+        .map(|i| DEFAULT_START_SECS + 3600 * i as i64)
+        .collect();
+    let optimizer = MapOptimizer::new();
+    let opts = ProphetParams::new().options().clone();
+    let mut prophet = Prophet::new(opts, optimizer.clone());
+    prophet.add_regressor("x".into(), Regressor::additive());
+    let data = TrainingData::new(ds[..n].to_vec(), y)
+        .unwrap()
+        .with_regressors(HashMap::from([("x".to_string(), x[..n].to_vec())]))
+        .unwrap();
+    prophet.fit(data, Default::default()).unwrap();
+    assert!(optimizer.last_fit().is_some());
+    let future = PredictionData::new(ds[n..].to_vec())
+        .with_regressors(HashMap::from([("x".to_string(), x[n..].to_vec())]))
+        .unwrap();
+    let pred = prophet.predict(future).unwrap();
+    // The regressor is standardised around the mean of its distinct values (5): its component
+    // is 2 (x - 5).
+    let effect = &pred.regressors["x"].point;
+    for h in 0..24 {
+        assert!(
+            (effect[h] - (2.0 * x[n + h] - 2.0 * 5.0)).abs() < 1.0,
+            "{h}: {}",
+            effect[h]
+        );
+    }
+}
