@@ -152,8 +152,8 @@ impl MapOptimizer {
         data: &Data,
         opts: &OptimizeOpts,
     ) -> Result<MapFit, OptError> {
-        let prepared = Prepared::new(data, init, opts.jacobian.unwrap_or(false))?;
-        let post = Posterior::new(prepared.model.clone(), self.gram);
+        let (model, prepared) = Prepared::new(data, init, opts.jacobian.unwrap_or(false))?;
+        let post = Posterior::new(model, self.gram);
         let lay = post.layout();
         let tol = Tolerances {
             obj: opts.tol_obj.unwrap_or(TOL_OBJ),
@@ -295,9 +295,8 @@ struct Tolerances {
 
 // ---------------------------------------------------------------- data
 
-/// The data in the optimiser's form, and how to map its results back.
+/// How the optimiser's form of the data maps back to the caller's, and where to start.
 struct Prepared {
-    model: Model,
     /// `rows[i]`: the original row of sorted row `i`.
     rows: Vec<usize>,
     /// `cols[c]`: the original column of canonical column `c`.
@@ -306,7 +305,12 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(data: &Data, init: &InitialParams, jacobian: bool) -> Result<Prepared, OptError> {
+    /// The data in the optimiser's form, and the mapping back.
+    fn new(
+        data: &Data,
+        init: &InitialParams,
+        jacobian: bool,
+    ) -> Result<(Model, Prepared), OptError> {
         let n = data.y.len();
         let s = data.t_change.len();
         let k = usize::try_from(data.K).unwrap_or(0);
@@ -409,12 +413,7 @@ impl Prepared {
         if x0.iter().any(|v| !v.is_finite()) {
             return Err(bad("non-finite initial parameters"));
         }
-        Ok(Prepared {
-            model,
-            rows,
-            cols,
-            x0,
-        })
+        Ok((model, Prepared { rows, cols, x0 }))
     }
 
     /// The parameters at `x`, in the caller's row and column order.
