@@ -5,7 +5,11 @@ use prescient_core::{Error, ForecastMethod, Result};
 use crate::{EnsembleParams, MstlParams, Naive2Params, SeasonalNaiveParams};
 
 /// The names [`method`] knows, in the order a listing should show them.
+#[cfg(not(feature = "prophet"))]
 pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "ensemble"];
+/// The names [`method`] knows, in the order a listing should show them.
+#[cfg(feature = "prophet")]
+pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "prophet", "ensemble"];
 
 /// The members of the default `ensemble`.
 pub const ENSEMBLE_MEMBERS: &[&str] = &["mstl", "ets", "snaive"];
@@ -18,7 +22,10 @@ pub const ENSEMBLE_MEMBERS: &[&str] = &["mstl", "ets", "snaive"];
 /// - `ets`: augurs' AutoETS on the series adjusted by an additive MSTL with periods `season`
 ///   and `7·season` (daily and weekly for hourly data): [`MstlParams::new`] with
 ///   [`MstlParams::log`] off;
-/// - `mstl`: the same on the log scale, a multiplicative decomposition ([`MstlParams::new`]).
+/// - `mstl`: the same on the log scale, a multiplicative decomposition ([`MstlParams::new`]);
+/// - `prophet` (feature `prophet`): [`ProphetParams`](crate::ProphetParams) with daily and
+///   weekly seasonality, `season` steps taken as one day (hourly for 24);
+/// - `ensemble`: [`ensemble`] of [`ENSEMBLE_MEMBERS`].
 ///
 /// augurs' AutoETS has no seasonal models, and an STL with the daily period alone does worse
 /// than the seasonal naive forecast on M4 Hourly (OWA 0.70–0.78 against 0.627, see
@@ -56,6 +63,8 @@ pub fn method(name: &str, season: usize) -> Result<Box<dyn ForecastMethod>> {
                 .named("ets"),
         ),
         "mstl" => Box::new(MstlParams::new(periods(&[season, 7 * season]))),
+        #[cfg(feature = "prophet")]
+        "prophet" => Box::new(crate::ProphetParams::new().step_secs(step_secs(season))),
         "ensemble" => Box::new(ensemble(ENSEMBLE_MEMBERS, season)?),
         other => {
             return Err(Error::InvalidParam {
@@ -64,6 +73,13 @@ pub fn method(name: &str, season: usize) -> Result<Box<dyn ForecastMethod>> {
             });
         }
     })
+}
+
+/// The step, in seconds, that makes `season` steps one day (Prophet's seasonalities are in
+/// days): 3,600 for hourly data.
+#[cfg(feature = "prophet")]
+fn step_secs(season: usize) -> i64 {
+    (86_400 / season.max(1)).max(1) as i64
 }
 
 /// An [`EnsembleParams`] of the models called `members` (see [`method`]), with its default
