@@ -1,11 +1,15 @@
 #![doc = include_str!("../README.md")]
 
+mod gru;
 pub mod history;
 mod holt_winters;
 mod interval;
 mod optim;
 mod seasonal_naive;
 
+pub use gru::{
+    GruForecaster, GruModel, GruParams, MemberReport, TrainReport, calendar as gru_calendar,
+};
 pub use holt_winters::{HoltWinters, HoltWintersParams};
 pub use seasonal_naive::SeasonalNaive;
 
