@@ -104,6 +104,7 @@ fn zeroed(m: &mut Array2<f64>, rows: usize, cols: usize) {
 
 impl Net {
     /// The number of weights of a network of these sizes.
+    #[cfg(any(test, feature = "serde"))]
     pub(crate) fn len_for(input: usize, hidden: usize, output: usize) -> usize {
         offsets(input, hidden, output).end
     }
@@ -136,8 +137,11 @@ impl Net {
     /// `steps × input` values each.
     fn step_view(x: &[f64], b: usize, steps: usize, input: usize, k: usize) -> ArrayView2<'_, f64> {
         let len = (b - 1) * steps * input + input;
-        ArrayView2::from_shape((b, input).strides((steps * input, 1)), &x[k * input..k * input + len])
-            .expect("the step view lies inside the batch")
+        ArrayView2::from_shape(
+            (b, input).strides((steps * input, 1)),
+            &x[k * input..k * input + len],
+        )
+        .expect("the step view lies inside the batch")
     }
 
     /// Runs the network on `b` windows of `steps` cell inputs each (`x` holds
@@ -166,7 +170,12 @@ impl Net {
             let (head, tail) = tape.hs.split_at_mut(k + 1);
             let (hp, hn) = (&head[k], &mut tail[0]);
             zeroed(hn, b, hd);
-            for m in [&mut tape.z[k], &mut tape.r[k], &mut tape.n[k], &mut tape.cn[k]] {
+            for m in [
+                &mut tape.z[k],
+                &mut tape.r[k],
+                &mut tape.n[k],
+                &mut tape.cn[k],
+            ] {
                 zeroed(m, b, hd);
             }
             for i in 0..b {
@@ -242,7 +251,8 @@ impl Net {
                 let mut dc = sc.dc.row_mut(i);
                 for j in 0..hd {
                     let gh = sc.dh[[i, j]];
-                    let (z, r, n, cn, h) = (z[[i, j]], r[[i, j]], n[[i, j]], cn[[i, j]], hp[[i, j]]);
+                    let (z, r, n, cn, h) =
+                        (z[[i, j]], r[[i, j]], n[[i, j]], cn[[i, j]], hp[[i, j]]);
                     let dz = gh * (h - n);
                     let dn = gh * (1.0 - z);
                     let dan = dn * (1.0 - n * n);
@@ -296,7 +306,14 @@ mod tests {
         let d = &tape.out - y;
         let loss = 0.5 * d.iter().map(|e| e * e).sum::<f64>();
         let mut grad = vec![0.0; net.w.len()];
-        net.backward(x, steps, &tape, d.view(), &mut grad, &mut BackScratch::default());
+        net.backward(
+            x,
+            steps,
+            &tape,
+            d.view(),
+            &mut grad,
+            &mut BackScratch::default(),
+        );
         (loss, grad)
     }
 
@@ -311,13 +328,13 @@ mod tests {
     fn gradient_error(net: &Net, x: &[f64], y: &Array2<f64>, steps: usize, grad: &[f64]) -> f64 {
         let eps = 1e-5;
         let mut worst = 0.0f64;
-        for p in 0..net.w.len() {
+        for (p, &g) in grad.iter().enumerate() {
             let mut plus = net.clone();
             plus.w[p] += eps;
             let mut minus = net.clone();
             minus.w[p] -= eps;
             let fd = (loss(&plus, x, y, steps) - loss(&minus, x, y, steps)) / (2.0 * eps);
-            let err = (fd - grad[p]).abs() / (fd.abs() + grad[p].abs()).max(1e-4);
+            let err = (fd - g).abs() / (fd.abs() + g.abs()).max(1e-4);
             worst = worst.max(err);
         }
         worst
@@ -338,7 +355,9 @@ mod tests {
         for x in &mut net.w[o.v..o.c] {
             *x *= 10.0;
         }
-        let x: Vec<f64> = (0..b * steps * input).map(|_| rng.gen_range(-2.0..2.0)).collect();
+        let x: Vec<f64> = (0..b * steps * input)
+            .map(|_| rng.gen_range(-2.0..2.0))
+            .collect();
         let y = Array2::from_shape_fn((b, 3), |_| rng.gen_range(-1.0..1.0));
         (net, x, y, steps)
     }
@@ -394,6 +413,9 @@ mod tests {
 
     #[test]
     fn sizes_add_up() {
-        assert_eq!(Net::len_for(24, 32, 48), 24 * 96 + 32 * 96 + 2 * 96 + 32 * 48 + 48);
+        assert_eq!(
+            Net::len_for(24, 32, 48),
+            24 * 96 + 32 * 96 + 2 * 96 + 32 * 48 + 48
+        );
     }
 }

@@ -92,7 +92,7 @@ struct Inner {
 ///     .collect();
 /// let refs: Vec<&[f64]> = series.iter().map(|s| s.as_slice()).collect();
 /// let params = GruParams::new().input(48).chunk(12).season(12).level(12).horizon(12)
-///     .hidden(8).epochs(2).steps_per_epoch(10).batch_size(32);
+///     .hidden(8).epochs(2).steps_per_epoch(10).batch_size(32).ensemble(1);
 /// let model = params.fit_global(&refs)?;
 ///
 /// // Two forecasters share the weights; each keeps its own window.
@@ -119,9 +119,39 @@ impl serde::Serialize for GruModel {
 #[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for GruModel {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        Inner::deserialize(d).map(|inner| GruModel {
+        let inner = Inner::deserialize(d)?;
+        inner.check().map_err(serde::de::Error::custom)?;
+        Ok(GruModel {
             inner: Arc::new(inner),
         })
+    }
+}
+
+#[cfg(feature = "serde")]
+impl Inner {
+    /// Whether the parts agree with each other (for weights read from outside).
+    fn check(&self) -> std::result::Result<(), String> {
+        let sh = &self.shape;
+        if sh.chunk == 0 || sh.horizon == 0 || sh.input == 0 || sh.input % sh.chunk != 0 {
+            return Err(format!("inconsistent window shape {sh:?}"));
+        }
+        if sh.level == 0 || sh.level > sh.input || sh.season > sh.input {
+            return Err(format!("inconsistent window shape {sh:?}"));
+        }
+        if self.nets.is_empty() || self.residuals.len() != sh.horizon {
+            return Err("no network, or residuals not one list per horizon step".into());
+        }
+        for net in &self.nets {
+            if net.input != sh.width()
+                || net.output != sh.horizon
+                || net.hidden == 0
+                || net.w.len() != Net::len_for(net.input, net.hidden, net.output)
+                || net.w.iter().any(|w| !w.is_finite())
+            {
+                return Err("a network's sizes do not match the window shape".into());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -138,7 +168,11 @@ fn pooled_residuals(residuals: &[f64], horizon: usize) -> Vec<Vec<f64>> {
             let lo = h.saturating_sub(w);
             let hi = (h + w).min(horizon - 1);
             let mut pool: Vec<f64> = (0..n)
-                .flat_map(|i| residuals[i * horizon + lo..=i * horizon + hi].iter().copied())
+                .flat_map(|i| {
+                    residuals[i * horizon + lo..=i * horizon + hi]
+                        .iter()
+                        .copied()
+                })
                 .filter(|e| e.is_finite())
                 .collect();
             pool.sort_by(f64::total_cmp);
@@ -325,7 +359,7 @@ pub fn calendar(ts: Timestamp) -> [f64; 4] {
 /// use prescient_forecast::GruParams;
 ///
 /// let y: Vec<f64> = (0..400).map(|t| 100.0 + 30.0 * ((t % 24) as f64 / 4.0).sin()).collect();
-/// let params = GruParams::new().input(96).horizon(24).hidden(8).epochs(2).steps_per_epoch(10);
+/// let params = GruParams::new().input(96).horizon(24).hidden(8).epochs(2).ensemble(1);
 /// let mut model = params.fit(&y)?;
 /// model.update(Timestamp::from_secs(400 * 3600), 110.0)?;
 /// let f = model.predict(60, 0.95)?; // 24 direct steps, then recursive
@@ -379,10 +413,7 @@ impl GruForecaster {
         if covariates.len() != d || covariates.iter().any(|c| !c.is_finite()) {
             return Err(Error::InvalidParam {
                 name: "covariates",
-                reason: format!(
-                    "expected {d} finite covariates, got {:?}",
-                    covariates
-                ),
+                reason: format!("expected {d} finite covariates, got {:?}", covariates),
             });
         }
         self.values.push(y);
@@ -417,7 +448,8 @@ impl Forecaster for GruForecaster {
     }
 
     fn is_ready(&self) -> bool {
-        self.values.is_full()
+        let sh = &self.model.inner.shape;
+        self.values.len() == sh.input && self.covariates.len() == sh.input * sh.covariates
     }
 
     fn predict_inplace(&self, horizon: usize, level: f64, out: &mut Forecast) -> Result<()> {
@@ -428,7 +460,11 @@ impl Forecaster for GruForecaster {
             ));
         }
         let inner = &*self.model.inner;
-        let (input, o, d) = (inner.shape.input, inner.shape.horizon, inner.shape.covariates);
+        let (input, o, d) = (
+            inner.shape.input,
+            inner.shape.horizon,
+            inner.shape.covariates,
+        );
         let mut window: Vec<f64> = self.values.iter().copied().collect();
         let mut covs: Vec<f64> = self.covariates.iter().copied().collect();
         let quantiles: Vec<(f64, f64)> = inner

@@ -10,7 +10,13 @@ use super::{GruForecaster, GruModel, train};
 /// The defaults are the configuration measured on M4 Hourly (see the crate's README): two
 /// weeks of hourly input fed as 14 daily chunks, 48 steps out, a seasonal skip of 24, 64 hidden
 /// units, Adam at 10⁻³ on mini-batches of 256 windows, early stopping on the last 48 values of
-/// every series.
+/// every series (patience 5, at most 40 epochs of 100 mini-batches), an ensemble of three.
+///
+/// Training costs about `ensemble × epochs × steps_per_epoch × batch_size` window passes,
+/// forward and backward, each about `6 · steps · 3·hidden·(chunk + hidden)` flops: on M4
+/// Hourly (414 series) the default global model is about 220 CPU-seconds, under 2 minutes of
+/// wall time on 2 threads. A per-series fit ([`GruParams::fit`]) is capped at one pass over the
+/// series' windows per epoch, a few CPU-seconds for a series of a thousand values.
 ///
 /// # Example
 ///
@@ -60,7 +66,7 @@ impl Default for GruParams {
             clip: 1.0,
             patience: 5,
             validation: true,
-            ensemble: 1,
+            ensemble: 3,
             seed: 0,
             threads: 1,
         }
@@ -126,7 +132,9 @@ impl GruParams {
         self
     }
 
-    /// Mini-batches per epoch (default 100); the validation loss is checked after each epoch.
+    /// The most mini-batches per epoch (default 100); an epoch is never more than one pass over
+    /// the training windows (`⌈windows / batch_size⌉` mini-batches). The validation loss is
+    /// checked after each epoch.
     pub fn steps_per_epoch(mut self, n: usize) -> Self {
         self.steps_per_epoch = n;
         self
@@ -165,7 +173,8 @@ impl GruParams {
         self
     }
 
-    /// Networks trained from different seeds and averaged (default 1).
+    /// Networks trained from different seeds and averaged (default 3). Training time grows in
+    /// proportion; on M4 Hourly three networks gave an OWA of 0.487 against 0.503 for one.
     pub fn ensemble(mut self, n: usize) -> Self {
         self.ensemble = n;
         self
@@ -242,13 +251,19 @@ impl GruParams {
         if self.level > self.input {
             return invalid(
                 "level",
-                format!("must not exceed the input ({}), got {}", self.input, self.level),
+                format!(
+                    "must not exceed the input ({}), got {}",
+                    self.input, self.level
+                ),
             );
         }
         if self.season > self.input {
             return invalid(
                 "season",
-                format!("must not exceed the input ({}), got {}", self.input, self.season),
+                format!(
+                    "must not exceed the input ({}), got {}",
+                    self.input, self.season
+                ),
             );
         }
         prescient_core::check_positive("learning_rate", self.learning_rate)?;
@@ -278,7 +293,7 @@ impl GruParams {
     ///     .map(|k| (0..400).map(|t| k as f64 * (10.0 + (t % 24) as f64)).collect())
     ///     .collect();
     /// let refs: Vec<&[f64]> = series.iter().map(|s| s.as_slice()).collect();
-    /// let params = GruParams::new().input(72).horizon(24).hidden(8).epochs(3).steps_per_epoch(5);
+    /// let params = GruParams::new().input(72).horizon(24).hidden(8).epochs(3).ensemble(1);
     /// let model = params.fit_global(&refs)?;
     /// let forecast = model.forecaster(&series[1])?.predict(24, 0.9)?;
     /// assert_eq!(forecast.len(), 24);
@@ -409,7 +424,10 @@ mod tests {
         let y = vec![1.0; 100];
         assert!(matches!(
             GruParams::new().fit_global(&[&y]),
-            Err(Error::NotEnoughData { needed: 432, got: 100 })
+            Err(Error::NotEnoughData {
+                needed: 432,
+                got: 100
+            })
         ));
     }
 
@@ -420,11 +438,17 @@ mod tests {
         let p = GruParams::new().covariates(2);
         assert!(matches!(
             p.fit_global(&[&y]),
-            Err(Error::InvalidParam { name: "covariates", .. })
+            Err(Error::InvalidParam {
+                name: "covariates",
+                ..
+            })
         ));
         assert!(matches!(
             p.fit_global_with_covariates(&[&y], &[&c]),
-            Err(Error::InvalidParam { name: "covariates", .. })
+            Err(Error::InvalidParam {
+                name: "covariates",
+                ..
+            })
         ));
     }
 }

@@ -36,6 +36,7 @@ fn small() -> GruParams {
         .batch_size(32)
         .learning_rate(3e-3)
         .patience(3)
+        .ensemble(1)
 }
 
 fn refs(series: &[Vec<f64>]) -> Vec<&[f64]> {
@@ -60,9 +61,10 @@ fn a_global_model_beats_the_seasonal_naive_forecast_on_weekly_load() {
     let cut = all[0].len() - 24;
     let train: Vec<Vec<f64>> = all.iter().map(|s| s[..cut].to_vec()).collect();
     let model = small()
-        .epochs(20)
-        .steps_per_epoch(40)
-        .patience(20)
+        .epochs(10)
+        .steps_per_epoch(25)
+        .learning_rate(1e-2)
+        .patience(10)
         .fit_global(&refs(&train))
         .unwrap();
     let report = model.report();
@@ -75,14 +77,21 @@ fn a_global_model_beats_the_seasonal_naive_forecast_on_weekly_load() {
     let mut cases = 0;
     for (i, s) in fresh.iter().enumerate() {
         let cut = 24 * 7 * 2 + 24 * (i % 7);
-        let f = model.forecaster(&s[..cut]).unwrap().predict(24, 0.9).unwrap();
+        let f = model
+            .forecaster(&s[..cut])
+            .unwrap()
+            .predict(24, 0.9)
+            .unwrap();
         let future = &s[cut..cut + 24];
         gru += mape(&f.point, future);
         naive += mape(&s[cut - 24..cut], future);
         cases += 1;
     }
     let (gru, naive) = (gru / cases as f64, naive / cases as f64);
-    assert!(gru < 0.8 * naive, "gru {gru:.4} vs seasonal naive {naive:.4}");
+    assert!(
+        gru < 0.8 * naive,
+        "gru {gru:.4} vs seasonal naive {naive:.4}"
+    );
 }
 
 #[test]
@@ -123,7 +132,10 @@ fn an_ensemble_averages_its_members() {
         };
         single(&two.inner.nets[0], &mut u);
         single(&two.inner.nets[1], &mut k);
-        u.iter().zip(&k).map(|(a, b)| (a + b) / 2.0).collect::<Vec<_>>()
+        u.iter()
+            .zip(&k)
+            .map(|(a, b)| (a + b) / 2.0)
+            .collect::<Vec<_>>()
     };
     let mut both = vec![0.0; 24];
     two.predict_unit(&s[s.len() - 168..], &[], &mut both);
@@ -140,7 +152,11 @@ fn intervals_cover_about_as_promised_on_fresh_series() {
     let (mut inside, mut total) = (0, 0);
     for s in &fresh {
         let cut = s.len() - 24;
-        let f = model.forecaster(&s[..cut]).unwrap().predict(24, 0.9).unwrap();
+        let f = model
+            .forecaster(&s[..cut])
+            .unwrap()
+            .predict(24, 0.9)
+            .unwrap();
         assert!(f.is_consistent());
         for (h, y) in s[cut..].iter().enumerate() {
             inside += usize::from(f.lower[h] <= *y && *y <= f.upper[h]);
@@ -168,7 +184,11 @@ fn residual_pooling_and_quantiles() {
 #[test]
 fn the_forecaster_streams_and_rejects_bad_input() {
     let series = load_series(2, 400, 6);
-    let model = small().epochs(1).steps_per_epoch(3).fit_global(&refs(&series)).unwrap();
+    let model = small()
+        .epochs(1)
+        .steps_per_epoch(3)
+        .fit_global(&refs(&series))
+        .unwrap();
     let mut f = model.forecaster(&series[0][..100]).unwrap();
     assert!(!f.is_ready());
     assert!(matches!(f.predict(24, 0.9), Err(Error::NotReady(_))));
@@ -178,7 +198,10 @@ fn the_forecaster_streams_and_rejects_bad_input() {
     assert!(f.is_ready());
     assert_eq!(f.len(), 168);
     let before = f.predict(30, 0.8).unwrap();
-    assert_eq!(f.update(Timestamp::EPOCH, f64::NAN), Err(Error::NonFinite { index: 168 }));
+    assert_eq!(
+        f.update(Timestamp::EPOCH, f64::NAN),
+        Err(Error::NonFinite { index: 168 })
+    );
     assert_eq!(f.predict(30, 0.8).unwrap(), before);
     assert!(f.predict(0, 0.8).is_err());
     assert!(f.predict(1, 1.0).is_err());
@@ -193,14 +216,22 @@ fn the_forecaster_streams_and_rejects_bad_input() {
 #[test]
 fn degenerate_histories_give_finite_forecasts() {
     let series = load_series(2, 400, 7);
-    let model = small().epochs(1).steps_per_epoch(3).fit_global(&refs(&series)).unwrap();
+    let model = small()
+        .epochs(1)
+        .steps_per_epoch(3)
+        .fit_global(&refs(&series))
+        .unwrap();
     let cases: Vec<Vec<f64>> = vec![
         vec![0.0; 200],
         vec![-5.0; 200],
         vec![1e300; 200],
         vec![1e-300; 200],
-        (0..200).map(|t| if t % 2 == 0 { 1e6 } else { 0.0 }).collect(),
-        (0..200).map(|t| if t == 50 { f64::NAN } else { 3.0 }).collect(),
+        (0..200)
+            .map(|t| if t % 2 == 0 { 1e6 } else { 0.0 })
+            .collect(),
+        (0..200)
+            .map(|t| if t == 50 { f64::NAN } else { 3.0 })
+            .collect(),
     ];
     for h in &cases {
         let f = model.forecaster(h).unwrap();
@@ -212,7 +243,11 @@ fn degenerate_histories_give_finite_forecasts() {
     assert!(model.forecaster(&[f64::NAN; 3]).is_err());
     // A constant series trains without NaN.
     let flat = vec![vec![42.0; 300]];
-    let m = small().epochs(1).steps_per_epoch(3).fit_global(&refs(&flat)).unwrap();
+    let m = small()
+        .epochs(1)
+        .steps_per_epoch(3)
+        .fit_global(&refs(&flat))
+        .unwrap();
     let f = m.forecaster(&flat[0]).unwrap().predict(24, 0.9).unwrap();
     assert!(f.point.iter().all(|p| p.is_finite() && *p > 0.0));
 }
@@ -226,7 +261,10 @@ fn per_series_fitting_is_a_forecast_method() {
     assert_eq!(boxed.name(), "gru");
     assert_eq!(ForecastMethod::name(&p), "gru");
     let direct = p.fit(y).unwrap();
-    assert_eq!(boxed.predict(24, 0.9).unwrap(), direct.predict(24, 0.9).unwrap());
+    assert_eq!(
+        boxed.predict(24, 0.9).unwrap(),
+        direct.predict(24, 0.9).unwrap()
+    );
 }
 
 #[test]
@@ -238,7 +276,9 @@ fn covariates_that_announce_the_next_day_are_used() {
     let mut series = Vec::new();
     let mut covs = Vec::new();
     for _ in 0..6 {
-        let levels: Vec<f64> = (0..=days).map(|_| if rng.gen_bool(0.5) { 1.0 } else { 3.0 }).collect();
+        let levels: Vec<f64> = (0..=days)
+            .map(|_| if rng.gen_bool(0.5) { 1.0 } else { 3.0 })
+            .collect();
         let mut y = Vec::new();
         let mut c = Vec::new();
         for d in 0..days {
@@ -258,6 +298,7 @@ fn covariates_that_announce_the_next_day_are_used() {
         .steps_per_epoch(30)
         .batch_size(32)
         .learning_rate(1e-2)
+        .ensemble(1)
         .validation(false);
     let with = p
         .clone()
@@ -269,22 +310,41 @@ fn covariates_that_announce_the_next_day_are_used() {
     for (y, c) in series.iter().zip(&covs) {
         for day in [10, 20, 30] {
             let cut = day * 24;
-            let f = with.forecaster_with_covariates(&y[..cut], &c[..cut]).unwrap();
+            let f = with
+                .forecaster_with_covariates(&y[..cut], &c[..cut])
+                .unwrap();
             e_with += mape(&f.predict(24, 0.9).unwrap().point, &y[cut..cut + 24]);
             let g = without.forecaster(&y[..cut]).unwrap();
             e_without += mape(&g.predict(24, 0.9).unwrap().point, &y[cut..cut + 24]);
         }
     }
-    assert!(e_with < 0.5 * e_without, "with {e_with:.3}, without {e_without:.3}");
+    assert!(
+        e_with < 0.5 * e_without,
+        "with {e_with:.3}, without {e_without:.3}"
+    );
     // A covariate model refuses plain updates and covariates of the wrong size.
-    let mut f = with.forecaster_with_covariates(&series[0], &covs[0]).unwrap();
+    let mut f = with
+        .forecaster_with_covariates(&series[0], &covs[0])
+        .unwrap();
     assert!(matches!(
         f.update(Timestamp::EPOCH, 1.0),
-        Err(Error::InvalidParam { name: "covariates", .. })
+        Err(Error::InvalidParam {
+            name: "covariates",
+            ..
+        })
     ));
-    assert!(f.update_with_covariates(Timestamp::EPOCH, 1.0, &[0.0, 1.0]).is_err());
-    assert!(f.update_with_covariates(Timestamp::EPOCH, 1.0, &[f64::NAN]).is_err());
-    assert!(f.update_with_covariates(Timestamp::EPOCH, 1.0, &[0.5]).is_ok());
+    assert!(
+        f.update_with_covariates(Timestamp::EPOCH, 1.0, &[0.0, 1.0])
+            .is_err()
+    );
+    assert!(
+        f.update_with_covariates(Timestamp::EPOCH, 1.0, &[f64::NAN])
+            .is_err()
+    );
+    assert!(
+        f.update_with_covariates(Timestamp::EPOCH, 1.0, &[0.5])
+            .is_ok()
+    );
     assert!(with.forecaster(&series[0]).is_err());
 }
 
@@ -305,10 +365,20 @@ fn calendar_features_go_round_the_day_and_week() {
 #[test]
 fn a_model_round_trips_through_serde() {
     let series = load_series(2, 400, 10);
-    let model = small().epochs(1).steps_per_epoch(3).fit_global(&refs(&series)).unwrap();
+    let model = small()
+        .epochs(1)
+        .steps_per_epoch(3)
+        .fit_global(&refs(&series))
+        .unwrap();
     let json = serde_json::to_string(&model).unwrap();
     let back: GruModel = serde_json::from_str(&json).unwrap();
     assert_eq!(back, model);
+    // Weights that do not fit the shape are an error, not a panic later.
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    if let Some(w) = value["nets"][0]["w"].as_array_mut() {
+        w.pop();
+    }
+    assert!(serde_json::from_value::<GruModel>(value).is_err());
     let f = model.forecaster(&series[1]).unwrap();
     let json = serde_json::to_string(&f).unwrap();
     let g: GruForecaster = serde_json::from_str(&json).unwrap();

@@ -183,7 +183,14 @@ fn batch_gradient(
                 0.0
             };
         }
-        net.backward(x, steps, &w.tape, w.d_out.view(), &mut w.grad, &mut w.scratch);
+        net.backward(
+            x,
+            steps,
+            &w.tape,
+            w.d_out.view(),
+            &mut w.grad,
+            &mut w.scratch,
+        );
         w.loss = loss;
     });
     grad.iter_mut().for_each(|g| *g = 0.0);
@@ -196,7 +203,15 @@ fn batch_gradient(
 }
 
 /// The outputs of `net` on `b` encoded windows, `b × horizon`, into `out`.
-fn outputs(net: &Net, shape: &Shape, x: &[f64], b: usize, workers: &mut [Worker], threads: usize, out: &mut [f64]) {
+fn outputs(
+    net: &Net,
+    shape: &Shape,
+    x: &[f64],
+    b: usize,
+    workers: &mut [Worker],
+    threads: usize,
+    out: &mut [f64],
+) {
     let (e, o, steps) = (shape.encoded_len(), shape.horizon, shape.steps());
     let ranges = shard_ranges(b);
     for_shards(workers, threads, |k, w| {
@@ -220,7 +235,11 @@ fn windows(corpus: &Corpus<'_>, p: &GruParams) -> (Vec<(usize, usize, usize)>, V
     let mut val = Vec::new();
     for (i, y) in corpus.values.iter().enumerate() {
         let n = y.len();
-        let end = if p.validation { n.saturating_sub(p.horizon) } else { n };
+        let end = if p.validation {
+            n.saturating_sub(p.horizon)
+        } else {
+            n
+        };
         if end >= p.input + p.horizon {
             train.push((i, p.input, end - p.horizon));
         }
@@ -245,6 +264,13 @@ pub(crate) fn train(p: &GruParams, corpus: &Corpus<'_>) -> Result<Trained> {
         });
     }
     let threads = p.threads.min(SHARDS);
+    // An epoch is at most one pass over the windows, so that a single short series is not
+    // trained for thousands of steps.
+    let windows_total: usize = train_set.iter().map(|&(_, lo, hi)| hi - lo + 1).sum();
+    let steps_per_epoch = p
+        .steps_per_epoch
+        .min(windows_total.div_ceil(p.batch_size))
+        .max(1);
     let mut workers: Vec<Worker> = (0..SHARDS).map(|_| Worker::default()).collect();
 
     // The validation windows are encoded once.
@@ -277,7 +303,7 @@ pub(crate) fn train(p: &GruParams, corpus: &Corpus<'_>) -> Result<Trained> {
         let mut last_train_loss = f64::NAN;
         for epoch in 0..p.epochs {
             let mut train_loss = 0.0;
-            for _ in 0..p.steps_per_epoch {
+            for _ in 0..steps_per_epoch {
                 origins.clear();
                 for _ in 0..p.batch_size {
                     let (series, lo, hi) = train_set[rng.gen_range(0..train_set.len())];
@@ -302,9 +328,17 @@ pub(crate) fn train(p: &GruParams, corpus: &Corpus<'_>) -> Result<Trained> {
                 }
             }
             epochs_run = epoch + 1;
-            last_train_loss = train_loss / p.steps_per_epoch as f64;
+            last_train_loss = train_loss / steps_per_epoch as f64;
             if p.validation && nv > 0 {
-                outputs(&net, &shape, &val_batch.x, nv, &mut workers, threads, &mut val_out);
+                outputs(
+                    &net,
+                    &shape,
+                    &val_batch.x,
+                    nv,
+                    &mut workers,
+                    threads,
+                    &mut val_out,
+                );
                 let loss = val_loss(&val_out);
                 if loss < best.0 {
                     best = (loss, net.clone(), epochs_run);
@@ -329,7 +363,15 @@ pub(crate) fn train(p: &GruParams, corpus: &Corpus<'_>) -> Result<Trained> {
             validation_loss: best_loss,
         });
         if nv > 0 {
-            outputs(&best_net, &shape, &val_batch.x, nv, &mut workers, threads, &mut val_out);
+            outputs(
+                &best_net,
+                &shape,
+                &val_batch.x,
+                nv,
+                &mut workers,
+                threads,
+                &mut val_out,
+            );
             for (e, v) in ensemble_out.iter_mut().zip(&val_out) {
                 *e += v / p.ensemble as f64;
             }

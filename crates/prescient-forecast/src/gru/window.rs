@@ -63,7 +63,11 @@ pub(crate) fn scale(input: &[f64], level: usize) -> f64 {
 /// `v` on the normalised log scale of a window of scale `s`.
 pub(crate) fn to_unit(v: f64, s: f64) -> f64 {
     let r = v / s;
-    if r.is_nan() { FLOOR.ln() } else { r.max(FLOOR).ln() }
+    if r.is_nan() {
+        FLOOR.ln()
+    } else {
+        r.max(FLOOR).ln()
+    }
 }
 
 /// The value of the normalised `u` in a window of scale `s`.
