@@ -18,6 +18,24 @@ use super::{GruForecaster, GruModel, train};
 /// wall time on 2 threads. A per-series fit ([`GruParams::fit`]) is capped at one pass over the
 /// series' windows per epoch, a few CPU-seconds for a series of a thousand values.
 ///
+/// # Measured on M4 Hourly
+///
+/// One global model with these defaults, trained on the 414 training parts (the last 48 values
+/// of each held out for early stopping and the intervals), forecasting 48 steps
+/// (`examples/m4_gru.rs`, scored by `m4_eval.py`):
+///
+/// | configuration | sMAPE | MASE | OWA | 95 % coverage | training CPU |
+/// |---|---:|---:|---:|---:|---:|
+/// | defaults (ensemble of 3) | 10.060 | 1.023 | **0.487** | 0.952 | 240 s |
+/// | one network | 10.356 | 1.062 | 0.503 | 0.954 | 72 s |
+/// | one network, up to 80 epochs | 10.258 | 1.068 | 0.502 | 0.954 | 97 s |
+/// | one network, level of the last 168 values | 10.334 | 1.099 | 0.511 | 0.955 | 76 s |
+/// | defaults, one model per series ([`GruParams::fit`]) | 13.381 | 0.961 | 0.565 | | 668 s |
+///
+/// For reference: seasonal naive 0.627, the M4 winner (ES-RNN) 0.440. Predicting all 414
+/// series takes under half a second. The results are identical from run to run and for 1 or 2
+/// threads.
+///
 /// # Example
 ///
 /// ```
