@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod ensemble;
+mod gru;
 pub mod history;
 mod holt_winters;
 mod interval;
@@ -14,6 +15,9 @@ pub mod prophet;
 mod seasonal_naive;
 
 pub use ensemble::{Combination, Ensemble, EnsembleParams};
+pub use gru::{
+    GruForecaster, GruModel, GruParams, MemberReport, TrainReport, calendar as gru_calendar,
+};
 pub use holt_winters::{HoltWinters, HoltWintersParams};
 pub use log_scale::{LogForecaster, LogScale};
 pub use mstl::{Mstl, MstlParams};
