@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use prescient::forecast::{Combination, models};
+use prescient::forecast::{Combination, EnsembleParams, GruParams, models};
 use prescient::types::ForecastMethod;
 use prescient_eval::m4::{self, Dataset, Series};
 
@@ -22,7 +22,8 @@ pub(crate) struct ForecastArgs {
     /// Seasonal period in steps (24 for hourly data).
     #[arg(long, default_value_t = 24)]
     pub(crate) season: usize,
-    /// The model: snaive, naive2, ets, mstl, ensemble.
+    /// The model: snaive, naive2, ets, mstl, arima, prophet, gru (a global model trained across
+    /// all the series), ensemble.
     #[arg(long)]
     pub(crate) model: String,
     /// The ensemble's members, comma-separated (default: the library's default ensemble).
@@ -31,6 +32,9 @@ pub(crate) struct ForecastArgs {
     /// How the ensemble combines its members: median, mean, inverse-error, best.
     #[arg(long)]
     pub(crate) combination: Option<String>,
+    /// The ensemble's backtest origins (each `--horizon` steps apart).
+    #[arg(long)]
+    pub(crate) folds: Option<usize>,
     /// Where to write the point forecasts, long CSV `series_id,h,value`; the interval ends go
     /// next to it (`OUT.lower.csv`, `OUT.upper.csv` for `OUT.csv`).
     #[arg(long)]
@@ -161,20 +165,65 @@ pub(crate) fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// The method called `name`; `gru` is a global model, trained here across every series of
+/// `train` (their training values only) before any series is forecast.
+fn named_method(
+    name: &str,
+    args: &ForecastArgs,
+    train: &[Series],
+    log: &mut String,
+) -> Result<Box<dyn ForecastMethod>, String> {
+    if name != "gru" {
+        return models::method(name, args.season).map_err(|e| e.to_string());
+    }
+    let series: Vec<&[f64]> = train.iter().map(|s| s.values.as_slice()).collect();
+    let params = GruParams::new()
+        .season(args.season)
+        .horizon(args.horizon)
+        .threads(args.jobs.max(1));
+    #[allow(clippy::disallowed_methods)]
+    let (wall0, cpu0) = (Instant::now(), cpu_seconds());
+    let model = params.fit_global(&series).map_err(|e| e.to_string())?;
+    let cpu = cpu_seconds()
+        .zip(cpu0)
+        .map_or("n/a".to_string(), |(b, a)| format!("{:.2} s", b - a));
+    let _ = writeln!(
+        log,
+        "gru: global model trained on {} series in {:.2} s wall, {cpu} CPU",
+        train.len(),
+        wall0.elapsed().as_secs_f64()
+    );
+    Ok(Box::new(model))
+}
+
 /// The method `--model` (and, for an ensemble, `--members` and `--combination`) names.
-fn build_method(args: &ForecastArgs) -> Result<Box<dyn ForecastMethod>, String> {
+fn build_method(
+    args: &ForecastArgs,
+    train: &[Series],
+    log: &mut String,
+) -> Result<Box<dyn ForecastMethod>, String> {
     if args.model != "ensemble" {
-        if !args.members.is_empty() || args.combination.is_some() {
-            return Err("--members and --combination are for --model ensemble".into());
+        if !args.members.is_empty() || args.combination.is_some() || args.folds.is_some() {
+            return Err("--members, --combination and --folds are for --model ensemble".into());
         }
-        return models::method(&args.model, args.season).map_err(|e| e.to_string());
+        return named_method(&args.model, args, train, log);
     }
     let names: Vec<&str> = if args.members.is_empty() {
         models::ENSEMBLE_MEMBERS.to_vec()
     } else {
         args.members.iter().map(String::as_str).collect()
     };
-    let mut params = models::ensemble(&names, args.season).map_err(|e| e.to_string())?;
+    if names.contains(&"ensemble") {
+        return Err("an ensemble cannot be a member of an ensemble".into());
+    }
+    let members = names
+        .iter()
+        .map(|name| named_method(name, args, train, log))
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut params = EnsembleParams::new(members).backtest_horizon(args.horizon);
+    if let Some(folds) = args.folds {
+        params = params.folds(folds);
+    }
     if let Some(c) = &args.combination {
         params = params.combination(match c.as_str() {
             "median" => Combination::Median,
@@ -195,18 +244,19 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<String, String> {
     if args.horizon == 0 {
         return Err("--horizon must be at least 1".into());
     }
-    let method = build_method(args)?;
     let train = m4::read_long(&args.train).map_err(|e| e.to_string())?;
-    // The CLI reports its own run time: reading the clock is its job, not the library's.
+    let mut text = String::new();
+    // The CLI reports its own run time: reading the clock is its job, not the library's. The
+    // time includes the training of a global model.
     #[allow(clippy::disallowed_methods)]
     let (wall0, cpu0) = (Instant::now(), cpu_seconds());
+    let method = build_method(args, &train, &mut text)?;
     let outcomes = parallel(&train, args.jobs, |s| {
         forecast_one(method.as_ref(), &s.values, args)
     });
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
 
-    let mut text = String::new();
     let pick = |g: fn(&Outcome) -> &Vec<f64>| -> Vec<Series> {
         train
             .iter()

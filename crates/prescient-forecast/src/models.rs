@@ -2,14 +2,16 @@
 
 use prescient_core::{Error, ForecastMethod, Result};
 
-use crate::{EnsembleParams, MstlParams, Naive2Params, SeasonalNaiveParams};
+use crate::{EnsembleParams, GruParams, MstlParams, Naive2Params, SeasonalNaiveParams};
 
 /// The names [`method`] knows, in the order a listing should show them.
 #[cfg(not(feature = "prophet"))]
-pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "ensemble"];
+pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "gru", "ensemble"];
 /// The names [`method`] knows, in the order a listing should show them.
 #[cfg(feature = "prophet")]
-pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "prophet", "ensemble"];
+pub const MODEL_NAMES: &[&str] = &[
+    "snaive", "naive2", "ets", "mstl", "prophet", "gru", "ensemble",
+];
 
 /// The members of the default `ensemble`.
 pub const ENSEMBLE_MEMBERS: &[&str] = &["mstl", "ets", "snaive"];
@@ -25,6 +27,8 @@ pub const ENSEMBLE_MEMBERS: &[&str] = &["mstl", "ets", "snaive"];
 /// - `mstl`: the same on the log scale, a multiplicative decomposition ([`MstlParams::new`]);
 /// - `prophet` (feature `prophet`): [`ProphetParams`](crate::ProphetParams) with daily and
 ///   weekly seasonality, `season` steps taken as one day (hourly for 24);
+/// - `gru`: [`GruParams`] trained on the one series (a global model, trained across many
+///   series with [`GruParams::fit_global`], is itself a method: [`GruModel`](crate::GruModel));
 /// - `ensemble`: [`ensemble`] of [`ENSEMBLE_MEMBERS`].
 ///
 /// augurs' AutoETS has no seasonal models, and an STL with the daily period alone does worse
@@ -65,6 +69,7 @@ pub fn method(name: &str, season: usize) -> Result<Box<dyn ForecastMethod>> {
         "mstl" => Box::new(MstlParams::new(periods(&[season, 7 * season]))),
         #[cfg(feature = "prophet")]
         "prophet" => Box::new(crate::ProphetParams::new().step_secs(step_secs(season))),
+        "gru" => Box::new(GruParams::new().season(season)),
         "ensemble" => Box::new(ensemble(ENSEMBLE_MEMBERS, season)?),
         other => {
             return Err(Error::InvalidParam {
@@ -128,7 +133,9 @@ mod tests {
         let y: Vec<f64> = (0..24 * 20)
             .map(|t| 50.0 + 10.0 * ((t % 24) as f64 / 4.0).sin() + (t % 5) as f64 * 0.1)
             .collect();
-        for &name in MODEL_NAMES {
+        // The GRU's default training is too slow for a debug-mode unit test; its own tests
+        // train small networks.
+        for &name in MODEL_NAMES.iter().filter(|&&n| n != "gru") {
             let model = method(name, 24).unwrap().fit(&y).unwrap();
             let f = model.predict(48, 0.95).unwrap();
             assert_eq!(f.point.len(), 48);

@@ -516,3 +516,15 @@ impl Forecaster for GruForecaster {
 
 #[cfg(test)]
 mod tests;
+
+/// A trained global model is a forecasting method that needs no fitting: `fit` gives a
+/// per-series [`GruForecaster`] sharing the weights (see [`GruModel::forecaster`]).
+impl prescient_core::ForecastMethod for GruModel {
+    fn name(&self) -> &'static str {
+        "gru"
+    }
+
+    fn fit(&self, history: &[f64]) -> Result<Box<dyn Forecaster>> {
+        Ok(Box::new(self.forecaster(history)?))
+    }
+}
