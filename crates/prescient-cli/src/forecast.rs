@@ -32,7 +32,8 @@ pub(crate) struct ForecastArgs {
     /// How the ensemble combines its members: median, mean, inverse-error, best.
     #[arg(long)]
     pub(crate) combination: Option<String>,
-    /// The ensemble's backtest origins (each `--horizon` steps apart).
+    /// The ensemble's backtest origins, each `--horizon` steps apart (default 2; 1 with a gru
+    /// member, whose training saw every earlier window).
     #[arg(long)]
     pub(crate) folds: Option<usize>,
     /// Where to write the point forecasts, long CSV `series_id,h,value`; the interval ends go
@@ -220,10 +221,12 @@ fn build_method(
         .iter()
         .map(|name| named_method(name, args, train, log))
         .collect::<Result<Vec<_>, String>>()?;
-    let mut params = EnsembleParams::new(members).backtest_horizon(args.horizon);
-    if let Some(folds) = args.folds {
-        params = params.folds(folds);
-    }
+    // A global GRU was trained on every window that ends before each series' last `horizon`
+    // values (those were its early-stopping tail): only the last fold is out of its sample.
+    let default_folds = if names.contains(&"gru") { 1 } else { 2 };
+    let mut params = EnsembleParams::new(members)
+        .backtest_horizon(args.horizon)
+        .folds(args.folds.unwrap_or(default_folds));
     if let Some(c) = &args.combination {
         params = params.combination(match c.as_str() {
             "median" => Combination::Median,
