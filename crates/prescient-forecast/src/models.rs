@@ -138,9 +138,10 @@ mod tests {
         let y: Vec<f64> = (0..24 * 20)
             .map(|t| 50.0 + 10.0 * ((t % 24) as f64 / 4.0).sin() + (t % 5) as f64 * 0.1)
             .collect();
-        // The GRU's default training is too slow for a debug-mode unit test; its own tests
-        // train small networks.
-        for &name in MODEL_NAMES.iter().filter(|&&n| n != "gru") {
+        // The GRU's default training (alone or in the default ensemble) is too slow for a
+        // debug-mode unit test; its own tests train small networks, and the ensemble's use
+        // small members.
+        for &name in MODEL_NAMES.iter().filter(|&&n| n != "gru" && n != "ensemble") {
             let model = method(name, 24).unwrap().fit(&y).unwrap();
             let f = model.predict(48, 0.95).unwrap();
             assert_eq!(f.point.len(), 48);
