@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod arima;
 mod ensemble;
 mod gru;
 pub mod history;
@@ -14,6 +15,7 @@ mod optim;
 pub mod prophet;
 mod seasonal_naive;
 
+pub use arima::{Arima, ArimaOrder, ArimaParams, AutoArima, AutoArimaParams, SeasonalStrategy};
 pub use ensemble::{Combination, Ensemble, EnsembleParams};
 pub use gru::{
     GruForecaster, GruModel, GruParams, MemberReport, TrainReport, calendar as gru_calendar,
@@ -38,6 +40,9 @@ mod autotraits {
         is_send_sync::<SeasonalNaive>();
         is_send_sync::<HoltWinters>();
         is_send_sync::<HoltWintersParams>();
+        is_send_sync::<Arima>();
+        is_send_sync::<ArimaParams>();
+        is_send_sync::<AutoArimaParams>();
     }
 
     #[test]
@@ -46,8 +51,10 @@ mod autotraits {
         let models: Vec<Box<dyn Forecaster>> = vec![
             Box::new(SeasonalNaive::new(24).unwrap()),
             Box::new(HoltWinters::params(Some(24)).fit(&y).unwrap()),
+            Box::new(AutoArima::params().fit(&y).unwrap()),
         ];
         assert_eq!(models[0].name(), "seasonal_naive");
         assert_eq!(models[1].name(), "holt_winters");
+        assert_eq!(models[2].name(), "arima");
     }
 }
