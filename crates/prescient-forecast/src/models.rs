@@ -2,15 +2,17 @@
 
 use prescient_core::{Error, ForecastMethod, Result};
 
-use crate::{EnsembleParams, GruParams, MstlParams, Naive2Params, SeasonalNaiveParams};
+use crate::{AutoArima, EnsembleParams, GruParams, MstlParams, Naive2Params, SeasonalNaiveParams};
 
 /// The names [`method`] knows, in the order a listing should show them.
 #[cfg(not(feature = "prophet"))]
-pub const MODEL_NAMES: &[&str] = &["snaive", "naive2", "ets", "mstl", "gru", "ensemble"];
+pub const MODEL_NAMES: &[&str] = &[
+    "snaive", "naive2", "ets", "mstl", "arima", "gru", "ensemble",
+];
 /// The names [`method`] knows, in the order a listing should show them.
 #[cfg(feature = "prophet")]
 pub const MODEL_NAMES: &[&str] = &[
-    "snaive", "naive2", "ets", "mstl", "prophet", "gru", "ensemble",
+    "snaive", "naive2", "ets", "mstl", "arima", "prophet", "gru", "ensemble",
 ];
 
 /// The members of the default `ensemble`: a global learner and a local statistical model.
@@ -30,6 +32,9 @@ pub const ENSEMBLE_MEMBERS: &[&str] = &["gru", "mstl"];
 ///   and `7·season` (daily and weekly for hourly data): [`MstlParams::new`] with
 ///   [`MstlParams::log`] off;
 /// - `mstl`: the same on the log scale, a multiplicative decomposition ([`MstlParams::new`]);
+/// - `arima`: [`AutoArima`] on the series adjusted by an additive MSTL with periods `season`
+///   and `7·season` ([`AutoArimaParams::seasons`](crate::AutoArimaParams::seasons), the
+///   default [`SeasonalStrategy::Decompose`](crate::SeasonalStrategy::Decompose));
 /// - `prophet` (feature `prophet`): [`ProphetParams`](crate::ProphetParams) with daily and
 ///   weekly seasonality, `season` steps taken as one day (hourly for 24);
 /// - `gru`: [`GruParams`] trained on the one series (a global model, trained across many
@@ -72,6 +77,7 @@ pub fn method(name: &str, season: usize) -> Result<Box<dyn ForecastMethod>> {
                 .named("ets"),
         ),
         "mstl" => Box::new(MstlParams::new(periods(&[season, 7 * season]))),
+        "arima" => Box::new(AutoArima::params().seasons(&periods(&[season, 7 * season]))),
         #[cfg(feature = "prophet")]
         "prophet" => Box::new(crate::ProphetParams::new().step_secs(step_secs(season))),
         "gru" => Box::new(GruParams::new().season(season)),
@@ -141,7 +147,10 @@ mod tests {
         // The GRU's default training (alone or in the default ensemble) is too slow for a
         // debug-mode unit test; its own tests train small networks, and the ensemble's use
         // small members.
-        for &name in MODEL_NAMES.iter().filter(|&&n| n != "gru" && n != "ensemble") {
+        for &name in MODEL_NAMES
+            .iter()
+            .filter(|&&n| n != "gru" && n != "ensemble")
+        {
             let model = method(name, 24).unwrap().fit(&y).unwrap();
             let f = model.predict(48, 0.95).unwrap();
             assert_eq!(f.point.len(), 48);

@@ -508,3 +508,36 @@ fn css_and_ml_are_close_on_a_long_series() {
         assert!((a - b).abs() < 0.02, "{:?} {:?}", css.coef, ml.coef);
     }
 }
+
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Any finite history fits or is refused with an error, and a fitted model forecasts
+        /// consistently (finite, point inside its interval) or says why not.
+        #[test]
+        fn prop_fit_never_panics(
+            y in prop::collection::vec(
+                prop_oneof![Just(5.0), -1e3f64..1e3, (-3i32..3).prop_map(f64::from)],
+                0..80,
+            ),
+            season in prop_oneof![Just(None), Just(Some(4usize)), Just(Some(12usize))],
+            sarima in any::<bool>(),
+        ) {
+            let strategy = if sarima { SeasonalStrategy::Sarima } else { SeasonalStrategy::Decompose };
+            let params = AutoArima::params().season(season).strategy(strategy);
+            if let Ok(mut m) = params.fit(&y) {
+                if let Ok(f) = m.predict(6, 0.9) {
+                    prop_assert!(f.is_consistent());
+                }
+                for (t, v) in y.iter().take(5).enumerate() {
+                    let _ = m.update(ts(t), *v);
+                }
+                let _ = m.predict(3, 0.5);
+            }
+        }
+    }
+}
