@@ -134,13 +134,6 @@ pub(crate) fn auto_arima(z: &[f64], params: &AutoArimaParams, m: usize) -> Optio
             None,
         );
         let ic = est.as_ref().map_or(f64::INFINITY, |e| e.ic);
-        #[cfg(test)]
-        if std::env::var("ARIMA_TRACE").is_ok() {
-            eprintln!(
-                "{key:?} ic {ic:.4} coef {:?}",
-                est.as_ref().map(|e| e.coef.clone())
-            );
-        }
         tried.push((key, ic));
         if let Some(e) = est {
             fits.push(e);

@@ -348,6 +348,24 @@ fn a_refit_equals_a_fresh_fit_on_the_window() {
 }
 
 #[test]
+fn a_decomposed_refit_equals_a_fresh_fit() {
+    let e = normals(18, 24 * 30);
+    let y: Vec<f64> = e
+        .iter()
+        .enumerate()
+        .map(|(t, v)| 100.0 + 20.0 * (t as f64 * std::f64::consts::TAU / 24.0).sin() + v)
+        .collect();
+    let params = AutoArima::params().season(Some(24));
+    let mut m = params.fit(&y[..600]).unwrap();
+    assert_eq!(m.refit_interval(), 24);
+    for (t, &v) in y.iter().enumerate().skip(600).take(24) {
+        m.update(ts(t), v).unwrap();
+    }
+    let fresh = params.fit(&y[24..624]).unwrap();
+    assert_eq!(m.predict(30, 0.8).unwrap(), fresh.predict(30, 0.8).unwrap());
+}
+
+#[test]
 fn decomposed_updates_move_the_seasonal_pattern() {
     let y: Vec<f64> = (0..24 * 20)
         .map(|t| 50.0 + [5.0, -5.0, 2.0, -2.0][t % 4] + 0.01 * t as f64)
