@@ -28,49 +28,13 @@ use std::time::Instant;
 use prescient_core::Forecaster;
 use prescient_forecast::{AutoArima, AutoArimaParams, SeasonalStrategy};
 
+mod common;
+
 const HORIZON: usize = 48;
 const LEVEL: f64 = 0.95;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
-type Series = (String, Vec<f64>);
-
-/// The series of a long CSV (`series_id,t,value`), in file order.
-fn read_long(path: &std::path::Path) -> Result<Vec<Series>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut out: Vec<Series> = Vec::new();
-    for line in text.lines().skip(1) {
-        let mut fields = line.split(',');
-        let (Some(id), Some(_), Some(v)) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(format!("bad line {line:?} in {}", path.display()).into());
-        };
-        let v: f64 = v.trim().parse()?;
-        match out.last_mut() {
-            Some((last, values)) if last == id => values.push(v),
-            _ => out.push((id.to_string(), vec![v])),
-        }
-    }
-    Ok(out)
-}
-
-/// User + system CPU seconds of this process (Linux; 0 elsewhere).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
+use common::Series;
 
 struct Outcome {
     point: Vec<f64>,
@@ -142,8 +106,8 @@ fn main() -> Result<()> {
     if let Some(w) = &swin {
         params = params.seasonal_windows(w);
     }
-    let train = read_long(&data.join("train.csv"))?;
-    let test: BTreeMap<String, Vec<f64>> = read_long(&data.join("test.csv"))
+    let train = common::read_long(&data.join("train.csv"))?;
+    let test: BTreeMap<String, Vec<f64>> = common::read_long(&data.join("test.csv"))
         .map(|t| t.into_iter().collect())
         .unwrap_or_default();
     let series: Vec<Series> = train
@@ -152,7 +116,7 @@ fn main() -> Result<()> {
         .take(limit)
         .collect();
 
-    let cpu0 = cpu_seconds();
+    let cpu0 = common::cpu_seconds().unwrap_or(0.0);
     let wall0 = Instant::now();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<std::result::Result<Outcome, String>>>> =
@@ -202,7 +166,7 @@ fn main() -> Result<()> {
         }
     });
     let wall = wall0.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu0;
+    let cpu = common::cpu_seconds().unwrap_or(0.0) - cpu0;
     let results = results.into_inner().map_err(|_| "a worker panicked")?;
 
     let mut out = std::io::BufWriter::new(std::fs::File::create(&out_path)?);

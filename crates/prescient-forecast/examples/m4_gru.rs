@@ -26,48 +26,12 @@ use std::time::Instant;
 use prescient_core::Forecaster;
 use prescient_forecast::GruParams;
 
+mod common;
+
 const HORIZON: usize = 48;
 const LEVEL: f64 = 0.95;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-/// The series of a long CSV (`series_id,t,value`), in file order.
-fn read_long(path: &std::path::Path) -> Result<Vec<(String, Vec<f64>)>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut out: Vec<(String, Vec<f64>)> = Vec::new();
-    for line in text.lines().skip(1) {
-        let mut fields = line.split(',');
-        let (Some(id), Some(_), Some(v)) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(format!("bad line {line:?} in {}", path.display()).into());
-        };
-        let v: f64 = v.trim().parse()?;
-        match out.last_mut() {
-            Some((last, values)) if last == id => values.push(v),
-            _ => out.push((id.to_string(), vec![v])),
-        }
-    }
-    Ok(out)
-}
-
-/// This process's CPU time (user + system) in seconds, from `/proc/self/stat` (0 elsewhere).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // The fields after the command name (which is in parentheses and may hold spaces).
-    let Some(rest) = stat.rsplit(')').next() else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -110,13 +74,13 @@ fn main() -> Result<()> {
     let [dir, out_path, rest @ ..] = positional.as_slice() else {
         return Err("usage: m4_gru DATA_DIR OUT.csv [INTERVALS.csv] [--option value …]".into());
     };
-    let train = read_long(&std::path::Path::new(dir).join("train.csv"))?;
+    let train = common::read_long(&std::path::Path::new(dir).join("train.csv"))?;
     let series: Vec<&[f64]> = train.iter().map(|(_, y)| y.as_slice()).collect();
     let params = params.horizon(HORIZON);
     eprintln!("{params:?}");
 
     if let Some(n) = per_series {
-        let (wall, cpu) = (Instant::now(), cpu_seconds());
+        let (wall, cpu) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
         let mut out = std::io::BufWriter::new(std::fs::File::create(out_path)?);
         writeln!(out, "series_id,h,value")?;
         for (id, y) in train.iter().take(n) {
@@ -129,13 +93,16 @@ fn main() -> Result<()> {
         eprintln!(
             "per-series fit and predict of {n} series: {:.1} s wall, {:.1} s CPU",
             wall.elapsed().as_secs_f64(),
-            cpu_seconds() - cpu
+            common::cpu_seconds().unwrap_or(0.0) - cpu
         );
         return Ok(());
     }
-    let (wall, cpu) = (Instant::now(), cpu_seconds());
+    let (wall, cpu) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
     let model = params.fit_global(&series)?;
-    let (train_wall, train_cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    let (train_wall, train_cpu) = (
+        wall.elapsed().as_secs_f64(),
+        common::cpu_seconds().unwrap_or(0.0) - cpu,
+    );
     for (k, m) in model.report().members.iter().enumerate() {
         eprintln!(
             "member {k}: {} epochs, kept epoch {}, train loss {:.4}, validation loss {:.4}",
@@ -148,13 +115,16 @@ fn main() -> Result<()> {
         model.weights()
     );
 
-    let (wall, cpu) = (Instant::now(), cpu_seconds());
+    let (wall, cpu) = (Instant::now(), common::cpu_seconds().unwrap_or(0.0));
     let mut forecasts = Vec::with_capacity(train.len());
     for (id, y) in &train {
         let f = model.forecaster(y)?.predict(HORIZON, LEVEL)?;
         forecasts.push((id, f));
     }
-    let (pred_wall, pred_cpu) = (wall.elapsed().as_secs_f64(), cpu_seconds() - cpu);
+    let (pred_wall, pred_cpu) = (
+        wall.elapsed().as_secs_f64(),
+        common::cpu_seconds().unwrap_or(0.0) - cpu,
+    );
 
     let mut out = std::io::BufWriter::new(std::fs::File::create(out_path)?);
     writeln!(out, "series_id,h,value")?;

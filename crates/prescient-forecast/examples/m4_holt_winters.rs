@@ -18,30 +18,13 @@ use std::io::Write;
 use prescient_core::Forecaster;
 use prescient_forecast::HoltWinters;
 
+mod common;
+
 const HORIZON: usize = 48;
 const PERIOD: usize = 24;
 
 /// A series id and its values.
-type Series = (String, Vec<f64>);
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
-
-/// The series of a long CSV, in file order.
-fn read_long(path: &std::path::Path) -> Result<Vec<Series>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut out: Vec<Series> = Vec::new();
-    for line in text.lines().skip(1) {
-        let mut fields = line.split(',');
-        let (Some(id), Some(_), Some(v)) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(format!("bad line {line:?} in {}", path.display()).into());
-        };
-        let v: f64 = v.trim().parse()?;
-        match out.last_mut() {
-            Some((last, values)) if last == id => values.push(v),
-            _ => out.push((id.to_string(), vec![v])),
-        }
-    }
-    Ok(out)
-}
 
 fn smape(truth: &[f64], forecast: &[f64]) -> f64 {
     let total: f64 = truth
@@ -67,8 +50,10 @@ fn main() -> Result<()> {
     };
     let (flags, wanted): (Vec<String>, Vec<String>) = args.partition(|a| a.starts_with("--"));
     let damped = flags.iter().any(|f| f == "--damped");
-    let train = read_long(&dir.join("train.csv"))?;
-    let test: BTreeMap<String, Vec<f64>> = read_long(&dir.join("test.csv"))?.into_iter().collect();
+    let train = common::read_long(&dir.join("train.csv"))?;
+    let test: BTreeMap<String, Vec<f64>> = common::read_long(&dir.join("test.csv"))?
+        .into_iter()
+        .collect();
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -28,39 +28,11 @@ use std::time::Instant;
 use prescient_core::{Forecast, Forecaster};
 use prescient_forecast::ProphetParams;
 
+mod common;
+
 const HORIZON: usize = 48;
 
-type Series = (String, Vec<f64>);
 type Result<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
-
-/// The series of a long CSV, in file order.
-fn read_long(path: &std::path::Path) -> Result<Vec<Series>> {
-    let text = std::fs::read_to_string(path)?;
-    let mut out: Vec<Series> = Vec::new();
-    for line in text.lines().skip(1) {
-        let mut fields = line.split(',');
-        let (Some(id), Some(_), Some(v)) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(format!("bad line {line:?} in {}", path.display()).into());
-        };
-        let v: f64 = v.trim().parse()?;
-        match out.last_mut() {
-            Some((last, values)) if last == id => values.push(v),
-            _ => out.push((id.to_string(), vec![v])),
-        }
-    }
-    Ok(out)
-}
-
-/// User plus system CPU seconds of this process (Linux), if readable.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0) // USER_HZ is 100 on Linux
-}
 
 /// What one series gave.
 struct Outcome {
@@ -113,15 +85,15 @@ fn main() -> Result<()> {
          [--level L] [SERIES_ID …]",
     )?);
     let out = out.ok_or("--out FILE is required")?;
-    let mut train = read_long(&dir.join("train.csv"))?;
+    let mut train = common::read_long(&dir.join("train.csv"))?;
     if !wanted.is_empty() {
         train.retain(|(id, _)| wanted.contains(id));
     }
-    let test: Option<BTreeMap<String, Vec<f64>>> = read_long(&dir.join("test.csv"))
+    let test: Option<BTreeMap<String, Vec<f64>>> = common::read_long(&dir.join("test.csv"))
         .ok()
         .map(|t| t.into_iter().collect());
 
-    let cpu0 = cpu_seconds();
+    let cpu0 = common::cpu_seconds();
     let wall = Instant::now();
     let results: Vec<Mutex<Option<Result<Outcome>>>> =
         train.iter().map(|_| Mutex::new(None)).collect();
@@ -141,7 +113,7 @@ fn main() -> Result<()> {
         }
     });
     let wall_s = wall.elapsed().as_secs_f64();
-    let cpu_s = cpu0.and_then(|c0| cpu_seconds().map(|c1| c1 - c0));
+    let cpu_s = cpu0.and_then(|c0| common::cpu_seconds().map(|c1| c1 - c0));
 
     let mut fc = std::io::BufWriter::new(std::fs::File::create(&out)?);
     writeln!(fc, "series_id,h,value")?;
