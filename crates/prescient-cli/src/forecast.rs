@@ -168,14 +168,22 @@ pub(crate) fn cpu_seconds() -> Option<f64> {
 
 /// The method called `name`; `gru` is a global model, trained here across every series of
 /// `train` (their training values only) before any series is forecast.
+/// Ensemble members come without their own conformal intervals (`member`): the ensemble
+/// calibrates the combination.
 fn named_method(
     name: &str,
+    member: bool,
     args: &ForecastArgs,
     train: &[Series],
     log: &mut String,
 ) -> Result<Box<dyn ForecastMethod>, String> {
     if name != "gru" {
-        return models::method(name, args.season).map_err(|e| e.to_string());
+        let method = if member {
+            models::base_method(name, args.season)
+        } else {
+            models::method(name, args.season)
+        };
+        return method.map_err(|e| e.to_string());
     }
     let series: Vec<&[f64]> = train.iter().map(|s| s.values.as_slice()).collect();
     let params = GruParams::new()
@@ -207,7 +215,7 @@ fn build_method(
         if !args.members.is_empty() || args.combination.is_some() || args.folds.is_some() {
             return Err("--members, --combination and --folds are for --model ensemble".into());
         }
-        return named_method(&args.model, args, train, log);
+        return named_method(&args.model, false, args, train, log);
     }
     let names: Vec<&str> = if args.members.is_empty() {
         models::ENSEMBLE_MEMBERS.to_vec()
@@ -219,7 +227,7 @@ fn build_method(
     }
     let members = names
         .iter()
-        .map(|name| named_method(name, args, train, log))
+        .map(|name| named_method(name, true, args, train, log))
         .collect::<Result<Vec<_>, String>>()?;
     // A global GRU was trained on every window that ends before each series' last `horizon`
     // values (those were its early-stopping tail): only the last fold is out of its sample.

@@ -67,6 +67,7 @@ const REFERENCE_LEVEL: f64 = 0.95;
 /// ```
 #[derive(Clone)]
 pub struct EnsembleParams {
+    name: &'static str,
     members: Vec<Arc<dyn ForecastMethod>>,
     combination: Combination,
     folds: usize,
@@ -76,6 +77,7 @@ pub struct EnsembleParams {
 impl std::fmt::Debug for EnsembleParams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EnsembleParams")
+            .field("name", &self.name)
             .field(
                 "members",
                 &self.members.iter().map(|m| m.name()).collect::<Vec<_>>(),
@@ -91,10 +93,35 @@ impl EnsembleParams {
     /// An ensemble of `members`, combined by their median, backtested on 2 folds of 48 steps.
     pub fn new(members: Vec<Box<dyn ForecastMethod>>) -> Self {
         EnsembleParams {
+            name: "ensemble",
             members: members.into_iter().map(Arc::from).collect(),
             combination: Combination::default(),
             folds: 2,
             backtest_horizon: 48,
+        }
+    }
+
+    /// One model with conformal intervals: `method`'s point forecasts, and its 95% intervals
+    /// rescaled by the conformal quantile of its errors on a backtest of 1 fold (see
+    /// [`EnsembleParams`]), reported under `method`'s name. For models whose own intervals are
+    /// too narrow (in-sample errors understate out-of-sample ones), at the cost of one fit per
+    /// fold.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use prescient_core::ForecastMethod;
+    /// use prescient_forecast::{EnsembleParams, SeasonalNaiveParams};
+    ///
+    /// let conformal = EnsembleParams::conformal(Box::new(SeasonalNaiveParams::new(24)));
+    /// assert_eq!(ForecastMethod::name(&conformal), "seasonal_naive");
+    /// ```
+    pub fn conformal(method: Box<dyn ForecastMethod>) -> Self {
+        let name = method.name();
+        EnsembleParams {
+            name,
+            folds: 1,
+            ..EnsembleParams::new(vec![method])
         }
     }
 
@@ -251,6 +278,7 @@ impl EnsembleParams {
         scores.retain(|s| !s.is_nan());
         scores.sort_by(f64::total_cmp);
         Ok(Ensemble {
+            name: self.name,
             names: self.member_names(),
             members: fitted,
             weights,
@@ -263,7 +291,7 @@ impl EnsembleParams {
 
 impl ForecastMethod for EnsembleParams {
     fn name(&self) -> &'static str {
-        "ensemble"
+        self.name
     }
 
     fn fit(&self, history: &[f64]) -> Result<Box<dyn Forecaster>> {
@@ -392,6 +420,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// `update` passes each observation to every member (a member that rejects it is dropped from
 /// the combination); the weights and the calibration stay those of the fit.
 pub struct Ensemble {
+    name: &'static str,
     names: Vec<&'static str>,
     members: Vec<Option<Box<dyn Forecaster>>>,
     weights: Vec<f64>,
@@ -449,7 +478,7 @@ impl Ensemble {
 
 impl Forecaster for Ensemble {
     fn name(&self) -> &'static str {
-        "ensemble"
+        self.name
     }
 
     /// # Errors
