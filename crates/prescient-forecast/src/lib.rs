@@ -43,6 +43,24 @@ mod autotraits {
         is_send_sync::<Arima>();
         is_send_sync::<ArimaParams>();
         is_send_sync::<AutoArimaParams>();
+        is_send_sync::<SeasonalNaiveParams>();
+        is_send_sync::<Naive2>();
+        is_send_sync::<Naive2Params>();
+        is_send_sync::<MstlParams>();
+        is_send_sync::<Mstl>();
+        is_send_sync::<GruParams>();
+        is_send_sync::<GruModel>();
+        is_send_sync::<GruForecaster>();
+        is_send_sync::<EnsembleParams>();
+    }
+
+    fn is_send<T: Send>() {}
+
+    #[test]
+    fn wrappers_of_boxed_models_are_send() {
+        // They hold `Box<dyn Forecaster>`, which is `Send` only.
+        is_send::<Ensemble>();
+        is_send::<LogForecaster>();
     }
 
     #[test]
