@@ -192,19 +192,20 @@ fn fit_augurs(params: &MstlParams, y: &[f64]) -> Result<Fitted> {
         .copied()
         .filter(|&p| 2 * p <= y.len())
         .collect();
-    let failed = |_| Error::NonFinite { index: y.len() };
+    // augurs' errors say little a caller can act on: the fit failed on this series.
+    let failed = || Error::NonFinite { index: y.len() };
     let model = if periods.is_empty() {
         FittedModel::Ets(
             augurs::ets::AutoETS::non_seasonal()
                 .fit(&scaled)
-                .map_err(|e| failed(e.to_string()))?,
+                .map_err(|_| failed())?,
         )
     } else {
         let trend = augurs::ets::AutoETS::non_seasonal().into_trend_model();
         FittedModel::Mstl(
             MSTLModel::new(periods, trend)
                 .fit(&scaled)
-                .map_err(|e| failed(e.to_string()))?,
+                .map_err(|_| failed())?,
         )
     };
     Ok(Fitted { model, log })

@@ -38,6 +38,17 @@ fn check_periods(periods: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// A refit window, if set, must hold the fewest observations a fit accepts.
+fn check_window(window: Option<usize>, min_history: usize) -> Result<()> {
+    match window {
+        Some(w) if w < min_history => invalid(
+            "window",
+            format!("must be at least min_history = {min_history}, got {w}"),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// The settings of an ARIMA model of a fixed order, made by [`Arima::params`] and fitted by
 /// [`ArimaParams::fit`].
 ///
@@ -156,18 +167,7 @@ impl ArimaParams {
             );
         }
         check_periods(&self.decompose)?;
-        if let Some(w) = self.window {
-            if w < self.min_history() {
-                return invalid(
-                    "window",
-                    format!(
-                        "must be at least min_history = {}, got {w}",
-                        self.min_history()
-                    ),
-                );
-            }
-        }
-        Ok(())
+        check_window(self.window, self.min_history())
     }
 
     /// Checks the settings and fits the model on `history`.
@@ -474,18 +474,7 @@ impl AutoArimaParams {
                 "at most 1 seasonal difference is supported".into(),
             );
         }
-        if let Some(w) = self.window {
-            if w < self.min_history() {
-                return invalid(
-                    "window",
-                    format!(
-                        "must be at least min_history = {}, got {w}",
-                        self.min_history()
-                    ),
-                );
-            }
-        }
-        Ok(())
+        check_window(self.window, self.min_history())
     }
 
     /// Checks the settings, chooses the order on `history` and fits it.
