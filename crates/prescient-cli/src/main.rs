@@ -5,6 +5,7 @@
 //! `prescient nab` runs the detectors on the Numenta Anomaly Benchmark's layout and scores them;
 //! `prescient nab-score` scores a results folder. `prescient forecast` fits a forecasting model
 //! to every series of a long CSV (the M4 layout) and `prescient m4-score` scores forecasts.
+//! `prescient simulate` replays a demand trace against scaling policies (the scaling benchmark).
 
 // A command-line program prints; the workspace lint against printing is for the libraries.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -12,6 +13,8 @@
 mod demo;
 mod forecast;
 mod nab;
+mod report;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +44,8 @@ enum Command {
     Forecast(forecast::ForecastArgs),
     /// Scores a forecast file with the M4 measures (sMAPE, MASE, OWA against Naive2).
     M4Score(forecast::M4ScoreArgs),
+    /// Replays a demand trace against scaling policies (the scaling benchmark).
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -67,6 +72,7 @@ fn main() -> ExitCode {
         Command::NabScore(args) => finish(nab::run_score(&args)),
         Command::Forecast(args) => finish(forecast::run(&args)),
         Command::M4Score(args) => finish(forecast::run_score(&args)),
+        Command::Simulate(args) => finish(simulate::run(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));

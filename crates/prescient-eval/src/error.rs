@@ -174,6 +174,28 @@ pub enum Error {
     /// A selection of files is empty.
     #[error("no files to score")]
     NoFiles,
+    /// A trace's timestamps do not increase.
+    #[error("{path}:{line}: timestamp not after the previous row's")]
+    NotIncreasing {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+    },
+    /// A trace has too few rows to be used.
+    #[error("{what}: {rows} rows, too few for a trace")]
+    TooShort {
+        /// The file or trace.
+        what: String,
+        /// How many rows it has.
+        rows: usize,
+    },
+    /// A resampling step that is not positive and finite.
+    #[error("invalid step {step_secs} s: must be positive and finite")]
+    InvalidStep {
+        /// The step asked for.
+        step_secs: f64,
+    },
     /// A profile name is not one of NAB's three.
     #[error("unknown profile `{0}`")]
     UnknownProfile(String),

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::csv::{DataSeries, read_data, read_text, split_key};
 use super::profile::{probation_rows, scaled_sigmoid};
-use super::time::parse_micros;
+use crate::time::parse_micros;
 use crate::{Error, Result};
 
 /// A labelled anomaly window `[start, end]` (both inclusive), as listed in

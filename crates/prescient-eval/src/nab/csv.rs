@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::time::parse_micros;
+use crate::time::parse_micros;
 use crate::{Error, Result};
 
 /// One data file: its timestamps (verbatim and parsed) and its values, in row order.

@@ -38,7 +38,6 @@ mod csv;
 mod profile;
 mod run;
 mod score;
-mod time;
 
 pub use corpus::{Corpus, CorpusFile, Warning, Window, read_windows};
 pub use csv::{DataSeries, ResultsFile, read_data, read_scores, results_path, write_results};

@@ -8,7 +8,7 @@ use super::corpus::{Corpus, Warning};
 use super::csv::{read_scores, read_text, results_path};
 use super::profile::Profile;
 use super::score::{ScoreParams, Scores};
-use super::time::parse_micros;
+use crate::time::parse_micros;
 use crate::{Error, Result};
 
 /// Fixed thresholds per detector and profile (`--thresholds` of `nab_score.py`).

@@ -1,4 +1,4 @@
-//! NAB timestamps as microseconds since 1970-01-01 00:00:00 (no time zone).
+//! Timestamps (NAB files, demand traces) as microseconds since 1970-01-01 00:00:00 (no time zone).
 //!
 //! The reference scorer compares naive `datetime`s; exact integer microseconds compare the same
 //! way, where seconds in an `f64` could merge two distinct instants.

@@ -1,0 +1,171 @@
+//! `prescient simulate`: replays a demand trace against scaling policies and reports the
+//! scaling benchmark's metrics (`SCALING-BENCHMARK.md`).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use prescient_eval::trace::read_trace;
+use prescient_sim::{Metrics, Run, Scenario, SimParams, by_name, simulate};
+
+/// Settings of `prescient simulate`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct SimulateArgs {
+    /// The demand trace: a CSV with a header, then a timestamp (unix seconds or
+    /// `YYYY-MM-DD HH:MM:SS`) and the demand per row.
+    #[arg(long)]
+    pub(crate) trace: PathBuf,
+    /// A policy to replay: oracle, static, hpa, snaive-hpa, prescient, or `hpa@U` /
+    /// `snaive-hpa@U` for another target utilisation. Repeat for several; default all five.
+    #[arg(long = "policy")]
+    pub(crate) policies: Vec<String>,
+    /// Seconds a new worker takes to serve.
+    #[arg(long, default_value_t = 120.0)]
+    pub(crate) startup_delay: f64,
+    /// The target utilisation of `hpa`.
+    #[arg(long, default_value_t = 0.7)]
+    pub(crate) target_utilization: f64,
+    /// Also replay the HPA frontier: `hpa@0.5` to `hpa@0.9` in steps of 0.1.
+    #[arg(long)]
+    pub(crate) frontier: bool,
+    /// Where to write the metrics as JSON.
+    #[arg(long)]
+    pub(crate) json: Option<PathBuf>,
+    /// A folder to write an HTML report into (`report.html`).
+    #[arg(long)]
+    pub(crate) report: Option<PathBuf>,
+}
+
+/// The policies of a run, in order, without repeats.
+fn policy_names(args: &SimulateArgs) -> Vec<String> {
+    let mut names: Vec<String> = if args.policies.is_empty() {
+        ["oracle", "static", "hpa", "snaive-hpa", "prescient"]
+            .map(String::from)
+            .to_vec()
+    } else {
+        args.policies.clone()
+    };
+    if args.frontier {
+        names.extend(["hpa@0.5", "hpa@0.6", "hpa@0.7", "hpa@0.8", "hpa@0.9"].map(String::from));
+    }
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    names
+}
+
+/// Times one decision, in microseconds.
+fn stopwatch(f: &mut dyn FnMut()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1e6
+}
+
+pub(crate) fn run(args: &SimulateArgs) -> Result<String, String> {
+    let trace = read_trace(&args.trace).map_err(|e| e.to_string())?;
+    let params = SimParams::default().with_startup_delay(args.startup_delay);
+    let scenario = Scenario::new(&trace, params).map_err(|e| e.to_string())?;
+    let mut runs = Vec::new();
+    for name in policy_names(args) {
+        let mut policy =
+            by_name(&name, &scenario, args.target_utilization).map_err(|e| e.to_string())?;
+        let run = simulate(&scenario, policy.as_mut(), &mut stopwatch)
+            .map_err(|e| format!("{name}: {e}"))?;
+        runs.push((name, run));
+    }
+    let mut out = table(&scenario, &runs);
+    if let Some(path) = &args.json {
+        let json = to_json(&scenario, &runs);
+        std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let _ = writeln!(out, "metrics written to {}", path.display());
+    }
+    if let Some(dir) = &args.report {
+        let path = crate::report::write(dir, &scenario, &runs)?;
+        let _ = writeln!(out, "report written to {}", path.display());
+    }
+    Ok(out)
+}
+
+fn table(scenario: &Scenario, runs: &[(String, Run)]) -> String {
+    let c = scenario.capacity();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "trace {}: {} steps of {} s, {:.1} days measured after {:.1} days of warm-up; \
+         c = {:.4} per worker, bounds [{}, {}], start-up delay {} s",
+        scenario.name(),
+        scenario.len(),
+        scenario.params().step_secs,
+        scenario.measured_days(),
+        scenario.warmup_steps() as f64 * scenario.params().step_secs / 86_400.0,
+        c.per_worker,
+        c.min,
+        c.max,
+        scenario.params().startup_delay_secs
+    );
+    let _ = writeln!(
+        s,
+        "{:<16} {:>10} {:>12} {:>11} {:>11} {:>10} {:>10} {:>9} {:>9}",
+        "policy",
+        "cost ratio",
+        "worker-hours",
+        "unserved %",
+        "violation %",
+        "overprov %",
+        "actions/d",
+        "flips/d",
+        "p99 µs"
+    );
+    for (name, run) in runs {
+        let m = &run.metrics;
+        let _ = writeln!(
+            s,
+            "{:<16} {:>10.3} {:>12.1} {:>11.3} {:>11.2} {:>10.1} {:>10.1} {:>9.1} {:>9.1}",
+            name,
+            m.cost_ratio,
+            m.worker_hours,
+            m.unserved_pct,
+            m.violation_time_pct,
+            m.overprovision_pct,
+            m.actions_per_day,
+            m.flips_per_day,
+            m.decision_p99_us
+        );
+    }
+    s
+}
+
+fn metrics_json(m: &Metrics) -> serde_json::Value {
+    serde_json::json!({
+        "unserved_pct": m.unserved_pct,
+        "violation_time_pct": m.violation_time_pct,
+        "cost_ratio": m.cost_ratio,
+        "worker_hours": m.worker_hours,
+        "overprovision_pct": m.overprovision_pct,
+        "actions_per_day": m.actions_per_day,
+        "flips_per_day": m.flips_per_day,
+        "decision_p50_us": m.decision_p50_us,
+        "decision_p99_us": m.decision_p99_us,
+        "under_forecast_pct": m.under_forecast_pct,
+    })
+}
+
+fn to_json(scenario: &Scenario, runs: &[(String, Run)]) -> String {
+    let mut policies = serde_json::Map::new();
+    for (name, run) in runs {
+        policies.insert(name.clone(), metrics_json(&run.metrics));
+    }
+    let c = scenario.capacity();
+    let doc = serde_json::json!({
+        "trace": scenario.name(),
+        "startup_delay_s": scenario.params().startup_delay_secs,
+        "capacity_per_worker": c.per_worker,
+        "min_workers": c.min,
+        "max_workers": c.max,
+        "measured_days": scenario.measured_days(),
+        "oracle_worker_hours": prescient_sim::oracle_worker_hours(scenario),
+        "policies": policies,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}

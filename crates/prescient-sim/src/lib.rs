@@ -1,0 +1,13 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+pub mod policy;
+pub mod prescient_policy;
+pub mod run;
+pub mod scenario;
+
+pub use error::{Result, SimError};
+pub use policy::{Hpa, Observation, Oracle, Policy, SeasonalNaiveHpa, StaticPeak, by_name};
+pub use prescient_policy::{PrescientConfig, PrescientPolicy};
+pub use run::{Metrics, Run, Timeline, no_stopwatch, oracle_worker_hours, simulate};
+pub use scenario::{Capacity, Scenario, SimParams};
