@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use prescient_eval::trace::read_trace;
-use prescient_sim::{Metrics, Run, Scenario, SimParams, by_name, simulate};
+use prescient_sim::{Metrics, PrescientConfig, Run, Scenario, SimParams, by_name_with, simulate};
 
 /// Settings of `prescient simulate`.
 #[derive(clap::Args, Debug, Clone)]
@@ -28,6 +28,10 @@ pub(crate) struct SimulateArgs {
     /// Also replay the HPA frontier: `hpa@0.5` to `hpa@0.9` in steps of 0.1.
     #[arg(long)]
     pub(crate) frontier: bool,
+    /// The `prescient` policy's settings as JSON (`PrescientConfig`'s fields); default: the
+    /// library's one configuration for every trace.
+    #[arg(long)]
+    pub(crate) prescient_config: Option<PathBuf>,
     /// Where to write the metrics as JSON.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
@@ -64,10 +68,18 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<String, String> {
     let trace = read_trace(&args.trace).map_err(|e| e.to_string())?;
     let params = SimParams::default().with_startup_delay(args.startup_delay);
     let scenario = Scenario::new(&trace, params).map_err(|e| e.to_string())?;
+    let config = match &args.prescient_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => PrescientConfig::default(),
+    };
     let mut runs = Vec::new();
     for name in policy_names(args) {
-        let mut policy =
-            by_name(&name, &scenario, args.target_utilization).map_err(|e| e.to_string())?;
+        let mut policy = by_name_with(&name, &scenario, args.target_utilization, config)
+            .map_err(|e| e.to_string())?;
         let run = simulate(&scenario, policy.as_mut(), &mut stopwatch)
             .map_err(|e| format!("{name}: {e}"))?;
         runs.push((name, run));

@@ -14,6 +14,7 @@ mod error;
 mod forecast;
 mod metric;
 mod score;
+mod sorted_window;
 mod time;
 mod traits;
 mod window;
@@ -23,6 +24,7 @@ pub use error::{Error, Result};
 pub use forecast::Forecast;
 pub use metric::{MetricRole, MetricSpec, Sample, Schema, SchemaBuilder};
 pub use score::{Direction, Score, Severity, SeverityThresholds};
+pub use sorted_window::SortedWindow;
 pub use time::Timestamp;
 pub use traits::{
     Detection, Detector, FeatureExtractor, ForecastMethod, Forecaster, VectorDetector,

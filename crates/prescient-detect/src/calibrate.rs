@@ -1,6 +1,6 @@
 use prescient_core::{Error, Result, Score};
 
-use crate::sorted_window::SortedWindow;
+use prescient_core::SortedWindow;
 
 /// Maps a raw anomaly statistic onto a calibrated [`Score`]: one minus its tail probability under
 /// an online estimate of the statistic's own distribution.

@@ -13,7 +13,6 @@ mod refit_window;
 mod residual;
 mod seasonal_median;
 mod seasons;
-mod sorted_window;
 mod stl;
 mod zscore;
 

@@ -2,8 +2,8 @@
 
 use prescient_core::{Detection, Detector, Error, Result, RingBuffer, Timestamp};
 
-use crate::sorted_window::SortedWindow;
 use crate::{MAD_SCALE, detection_of_z, floored_std};
+use prescient_core::SortedWindow;
 
 /// The settings of a [`SeasonalMedian`], checked by [`SeasonalMedianParams::build`].
 #[derive(Debug, Clone, PartialEq, Eq)]

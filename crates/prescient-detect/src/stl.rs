@@ -3,8 +3,8 @@
 
 use prescient_core::{Detection, Detector, Error, Result, RingBuffer, Timestamp};
 
-use crate::sorted_window::SortedWindow;
 use crate::{MAD_SCALE, detection_of_z, floored_std};
+use prescient_core::SortedWindow;
 
 /// A seasonal-trend decomposition by Loess (STL) of a whole series: `values = seasonal + trend +
 /// remainder`, point by point.

@@ -1,8 +1,8 @@
 use prescient_core::{Detection, Detector, Error, Result, RollingMoments, Timestamp};
 
 use crate::batch::{check_batch, standardised, update_each};
-use crate::sorted_window::SortedWindow;
 use crate::{detection_of_z, floored_std};
+use prescient_core::SortedWindow;
 
 /// The scale factor that makes the median absolute deviation a consistent estimator of the
 /// standard deviation for Gaussian data, `1 / Φ⁻¹(3/4)`.

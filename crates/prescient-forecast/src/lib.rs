@@ -6,6 +6,7 @@ mod gru;
 pub mod history;
 mod holt_winters;
 mod interval;
+mod level_profile;
 mod log_scale;
 pub mod models;
 mod mstl;
@@ -21,6 +22,7 @@ pub use gru::{
     GruForecaster, GruModel, GruParams, MemberReport, TrainReport, calendar as gru_calendar,
 };
 pub use holt_winters::{HoltWinters, HoltWintersParams};
+pub use level_profile::{LevelProfile, LevelProfileParams};
 pub use log_scale::{LogForecaster, LogScale};
 pub use mstl::{Mstl, MstlParams};
 pub use naive2::{Naive2, Naive2Params};

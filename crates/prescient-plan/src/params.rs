@@ -29,6 +29,7 @@ impl Default for SeverityActions {
 pub struct PlannerParams {
     pub(crate) capacity_per_worker: f64,
     pub(crate) target_utilisation: f64,
+    pub(crate) forecast_utilisation: Option<f64>,
     pub(crate) min_workers: u32,
     pub(crate) max_workers: u32,
     pub(crate) lead_time_secs: f64,
@@ -53,6 +54,7 @@ impl PlannerParams {
         PlannerParams {
             capacity_per_worker,
             target_utilisation: 0.7,
+            forecast_utilisation: None,
             min_workers: 1,
             max_workers: 100,
             lead_time_secs: 120.0,
@@ -69,6 +71,15 @@ impl PlannerParams {
     /// The utilisation to plan for, in `(0, 1]`.
     pub fn target_utilisation(mut self, u: f64) -> Self {
         self.target_utilisation = u;
+        self
+    }
+
+    /// The utilisation to plan the forecast interval's upper end for, in `(0, 1]` (default: the
+    /// target utilisation). The interval already covers the forecast's uncertainty, so a value
+    /// above the target utilisation avoids paying for the same risk twice; the reactive floor
+    /// keeps the target utilisation.
+    pub fn forecast_utilisation(mut self, u: f64) -> Self {
+        self.forecast_utilisation = Some(u);
         self
     }
 
@@ -146,6 +157,11 @@ impl PlannerParams {
         self.target_utilisation
     }
 
+    /// The utilisation the forecast's upper end is planned for.
+    pub fn utilisation_for_forecast(&self) -> f64 {
+        self.forecast_utilisation.unwrap_or(self.target_utilisation)
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         fn bad(name: &'static str, reason: String) -> Result<()> {
             Err(Error::InvalidParam { name, reason })
@@ -154,6 +170,14 @@ impl PlannerParams {
         let u = self.target_utilisation;
         if !(u > 0.0 && u <= 1.0) {
             return bad("target_utilisation", format!("must be in (0, 1], got {u}"));
+        }
+        if let Some(u) = self.forecast_utilisation {
+            if !(u > 0.0 && u <= 1.0) {
+                return bad(
+                    "forecast_utilisation",
+                    format!("must be in (0, 1], got {u}"),
+                );
+            }
         }
         if self.max_workers == 0 || self.min_workers > self.max_workers {
             return bad(

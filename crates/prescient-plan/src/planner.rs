@@ -71,13 +71,19 @@ impl Planner {
         to_count(load / per_worker)
     }
 
+    /// Workers needed to serve a forecast `load` at the forecast utilisation.
+    fn workers_for_forecast(&self, load: f64) -> u32 {
+        let per_worker = self.params.capacity_per_worker * self.params.utilisation_for_forecast();
+        to_count(load / per_worker)
+    }
+
     /// Decides the target worker count for one tick.
     pub fn plan(&mut self, input: &PlanInput<'_>) -> Decision {
         let p = &self.params;
         let current = input.current;
         let reactive_need = self.reactive_need(input);
         let summary = input.forecast.and_then(|f| summarise(f, p.lead_time_secs));
-        let forecast_need = summary.map(|s| self.workers_for(s.peak_upper));
+        let forecast_need = summary.map(|s| self.workers_for_forecast(s.peak_upper));
         let anomaly_need = self.anomaly_need(input, summary);
 
         let (mut desired, code) = match (forecast_need, reactive_need, anomaly_need) {
@@ -193,7 +199,8 @@ impl Planner {
             Severity::None | Severity::Low => None,
             Severity::Medium => Some(step(a.medium_step_fraction)),
             Severity::High => {
-                let widened = summary.map_or(0, |s| self.workers_for(widen(s, a.high_level)));
+                let widened =
+                    summary.map_or(0, |s| self.workers_for_forecast(widen(s, a.high_level)));
                 Some(step(a.high_step_fraction).max(widened))
             }
         }
@@ -342,6 +349,22 @@ mod tests {
         assert_eq!(d.reason.code, ReasonCode::Forecast);
         assert_eq!(d.forecast_need, Some(20));
         assert_eq!(d.reactive_need, Some(10));
+    }
+
+    #[test]
+    fn forecast_utilisation_plans_the_upper_end_apart_from_the_floor() {
+        let params = PlannerParams::new(10.0)
+            .target_utilisation(0.5)
+            .forecast_utilisation(1.0);
+        let mut p = planner(params);
+        let f = forecast(&[50.0, 100.0], 0.0);
+        // The forecast's 100 at 100% of 10 needs 10; the floor's 50 at 50% needs 10 too.
+        let d = p.plan(&input(0, 4, Some(50.0), Some(&f), Severity::None));
+        assert_eq!((d.forecast_need, d.reactive_need), (Some(10), Some(10)));
+        let f = forecast(&[150.0], 0.0);
+        let d = p.plan(&input(15, 10, Some(40.0), Some(&f), Severity::None));
+        assert_eq!((d.target, d.reason.code), (15, ReasonCode::Forecast));
+        assert!(Planner::new(PlannerParams::new(1.0).forecast_utilisation(0.0)).is_err());
     }
 
     #[test]

@@ -7,7 +7,9 @@ pub mod run;
 pub mod scenario;
 
 pub use error::{Result, SimError};
-pub use policy::{Hpa, Observation, Oracle, Policy, SeasonalNaiveHpa, StaticPeak, by_name};
+pub use policy::{
+    Hpa, Observation, Oracle, Policy, SeasonalNaiveHpa, StaticPeak, by_name, by_name_with,
+};
 pub use prescient_policy::{PrescientConfig, PrescientPolicy};
 pub use run::{Metrics, Run, Timeline, no_stopwatch, oracle_worker_hours, simulate};
 pub use scenario::{Capacity, Scenario, SimParams};

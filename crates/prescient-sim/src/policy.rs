@@ -259,6 +259,25 @@ pub fn by_name(
     scenario: &Scenario,
     hpa_utilisation: f64,
 ) -> crate::Result<Box<dyn Policy>> {
+    by_name_with(
+        name,
+        scenario,
+        hpa_utilisation,
+        crate::PrescientConfig::default(),
+    )
+}
+
+/// [`by_name`] with the `prescient` policy's settings given.
+///
+/// # Errors
+///
+/// As [`by_name`].
+pub fn by_name_with(
+    name: &str,
+    scenario: &Scenario,
+    hpa_utilisation: f64,
+    prescient: crate::PrescientConfig,
+) -> crate::Result<Box<dyn Policy>> {
     let unknown = || crate::SimError::UnknownPolicy(name.to_owned());
     let (base, u) = match name.split_once('@') {
         Some((base, u)) => {
@@ -283,10 +302,7 @@ pub fn by_name(
             scenario,
             utilisation(SNAIVE_HPA_UTILISATION)?,
         )),
-        "prescient" if u.is_none() => Box::new(crate::PrescientPolicy::new(
-            scenario,
-            crate::PrescientConfig::default(),
-        )?),
+        "prescient" if u.is_none() => Box::new(crate::PrescientPolicy::new(scenario, prescient)?),
         _ => return Err(unknown()),
     })
 }

@@ -289,8 +289,8 @@ mod tests {
         // mean 20 needs 20 workers at 70%: c = 20 / 14.
         let c = s.capacity();
         assert!((c.per_worker - 20.0 / 14.0).abs() < 1e-12);
-        // max = ceil(1.2 · 30 / (0.7 c)) = ceil(25.2) = 26.
-        assert_eq!((c.min, c.max), (1, 26));
+        // max = ceil(1.2 · 30 / (0.7 c)) = ceil(36 / 1) = 36.
+        assert_eq!((c.min, c.max), (1, 36));
         assert_eq!(s.len(), 16);
         assert_eq!(s.need()[0], 7);
         assert_eq!(s.need()[8], 21);

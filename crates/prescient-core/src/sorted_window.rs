@@ -1,6 +1,6 @@
 //! A sliding window kept in sorted order, for rolling order statistics (median, MAD).
 
-use prescient_core::RingBuffer;
+use crate::RingBuffer;
 
 /// The last `capacity` finite values, kept both in arrival order (to know which one to evict) and
 /// in sorted order (to read order statistics).
@@ -12,14 +12,14 @@ use prescient_core::RingBuffer;
 /// allocated after construction.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub(crate) struct SortedWindow {
+pub struct SortedWindow {
     arrival: RingBuffer<f64>,
     sorted: Vec<f64>,
 }
 
 impl SortedWindow {
     /// A window over the last `capacity` values (at least one).
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         let arrival = RingBuffer::new(capacity);
         let sorted = Vec::with_capacity(arrival.capacity());
         SortedWindow { arrival, sorted }
@@ -29,7 +29,7 @@ impl SortedWindow {
     ///
     /// A non-finite `x` is ignored (nothing is added or evicted): order statistics of NaN are
     /// meaningless and an infinity would make the MAD NaN.
-    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
+    pub fn push(&mut self, x: f64) -> Option<f64> {
         if !x.is_finite() {
             return None;
         }
@@ -47,27 +47,27 @@ impl SortedWindow {
     }
 
     /// The number of values held.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.sorted.len()
     }
 
     /// Whether no value is held.
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()
     }
 
     /// The values held, in ascending order.
-    pub(crate) fn sorted(&self) -> &[f64] {
+    pub fn sorted(&self) -> &[f64] {
         &self.sorted
     }
 
     /// The most values held.
-    pub(crate) fn capacity(&self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.arrival.capacity()
     }
 
     /// The median (the mean of the two middle values for an even count), or `None` when empty.
-    pub(crate) fn median(&self) -> Option<f64> {
+    pub fn median(&self) -> Option<f64> {
         median_of_sorted(&self.sorted)
     }
 
@@ -79,7 +79,7 @@ impl SortedWindow {
     /// O(log w): the deviations to the left of the median, read from the median outwards, form
     /// one ascending sequence and those to the right another, so the middle order statistic(s) of
     /// their union come from a binary search over how many to take from each.
-    pub(crate) fn mad(&self) -> Option<f64> {
+    pub fn mad(&self) -> Option<f64> {
         let m = self.median()?;
         let s = &self.sorted;
         let n = s.len();
@@ -98,8 +98,21 @@ impl SortedWindow {
         })
     }
 
+    /// The `q`-quantile by linear interpolation between order statistics (R's type 7, NumPy's
+    /// default), or `None` when empty; `q` is clamped to `[0, 1]` (NaN reads as 0.5).
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let s = &self.sorted;
+        let last = s.len().checked_sub(1)?;
+        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+        let pos = q * last as f64;
+        let lo = pos.floor() as usize;
+        let hi = (lo + 1).min(last);
+        let frac = pos - lo as f64;
+        Some(s[lo] + (s[hi] - s[lo]) * frac)
+    }
+
     /// Forgets every value (the capacity stays).
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.arrival.clear();
         self.sorted.clear();
     }
@@ -157,6 +170,21 @@ fn kth_of_two(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn quantiles_interpolate_as_numpy_does() {
+        let mut w = SortedWindow::new(8);
+        assert_eq!(w.quantile(0.5), None);
+        for x in [4.0, 1.0, 3.0, 2.0] {
+            w.push(x);
+        }
+        // numpy.quantile([1, 2, 3, 4], [0, 0.25, 0.9, 1]) = [1, 1.75, 3.7, 4].
+        assert_eq!(w.quantile(0.0), Some(1.0));
+        assert_eq!(w.quantile(0.25), Some(1.75));
+        assert!((w.quantile(0.9).unwrap() - 3.7).abs() < 1e-12);
+        assert_eq!(w.quantile(1.0), Some(4.0));
+        assert_eq!(w.quantile(7.0), Some(4.0));
+    }
 
     fn naive_median(xs: &[f64]) -> Option<f64> {
         let mut v = xs.to_vec();
