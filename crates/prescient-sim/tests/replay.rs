@@ -1,4 +1,5 @@
 //! The simulator and its policies on hand-made traces whose answers are known.
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is the failure report.
 
 use prescient::PoolStatus;
 use prescient_eval::trace::Trace;
