@@ -191,9 +191,10 @@ impl ForecastMethod for LevelProfileParams {
 /// for i in 0..8 * 20 {
 ///     model.update(Timestamp::from_secs(15 * i as i64), 10.0 * shape[i % 8])?;
 /// }
-/// let f = model.predict(4, 0.8)?;
-/// // The forecast follows the profile's rise from the low bin.
-/// assert!(f.point[3] > 2.0 * f.point[0]);
+/// let f = model.predict(6, 0.8)?;
+/// // The forecast follows the profile: from phase 0 (between the falling and the low bin, 1.5)
+/// // to phase 4 (between the rising and the high bin, 3), it doubles.
+/// assert!((f.point[4] / f.point[0] - 2.0).abs() < 1e-9);
 /// # Ok::<(), prescient_core::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
