@@ -19,6 +19,12 @@ const MAX_POINTS: usize = 2000;
 /// The length of the zoomed window, in days.
 const ZOOM_DAYS: usize = 2;
 
+/// The length of the closer zoomed window inside it, in hours.
+const ZOOM_HOURS: usize = 2;
+
+/// Half the width of a `YYYY-MM-DD HH:MM` axis label, in pixels (16 characters of 11 px text).
+const DATE_HALF_WIDTH: f64 = 50.0;
+
 /// Colours of the frontier's points and curves, in order of appearance.
 const PALETTE: [&str; 8] = [
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
@@ -28,17 +34,19 @@ const CSS: &str = "\
 body{font:14px/1.45 system-ui,sans-serif;color:#222;max-width:1080px;margin:1.5em auto;padding:0 1em}\
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em}h3{font-size:1em;margin:1.4em 0 .2em}\
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}\
-th,td{padding:.2em .7em;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}\
-th:first-child,td:first-child{text-align:left}\
+.wide{overflow-x:auto}\
+th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}td{white-space:nowrap}\
+th{vertical-align:bottom}th:first-child,td:first-child{text-align:left}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#666}dd{margin:0}\
 .note{color:#555}.key{margin-right:1.2em;white-space:nowrap}\
 .key i{display:inline-block;width:1.6em;height:.7em;margin-right:.4em;vertical-align:middle}\
 svg{display:block;width:100%;height:auto}svg text{font:11px sans-serif;fill:#444}\
 .grid{stroke:#e6e6e6}.frame{fill:none;stroke:#999}\
-.dem{fill:none;stroke:#333;stroke-width:1}\
+.dem{fill:none;stroke:#222;stroke-width:.8}\
 .prov{fill:none;stroke:#1f77b4;stroke-width:1.2}\
 .ready{fill:none;stroke:#2ca02c;stroke-width:1}\
 .band{fill:#ff7f0e;fill-opacity:.3;stroke:none}\
+.short{fill:#d62728;fill-opacity:.45;stroke:none}.scatter{max-width:720px}\
 .up{stroke:#1f77b4}.down{stroke:#9467bd}\
 .med{stroke:#ff9f1c;stroke-width:5;stroke-linecap:round}\
 .high{stroke:#d62728;stroke-width:5;stroke-linecap:round}\
@@ -60,10 +68,10 @@ pub(crate) fn write(
 /// The whole page.
 fn render(scenario: &Scenario, runs: &[(String, Run)]) -> String {
     let mut page = String::with_capacity(1 << 20);
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>prescient simulate: {}</title><style>{CSS}</style></head><body>\n",
+         <title>prescient simulate: {}</title><style>{CSS}</style></head><body>",
         escape(scenario.name())
     );
     header(&mut page, scenario);
@@ -78,7 +86,7 @@ fn header(page: &mut String, scenario: &Scenario) {
     let p = scenario.params();
     let c = scenario.capacity();
     let last = scenario.len().saturating_sub(1);
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<h1>Scaling simulation: {name}</h1>\n<dl>\
          <dt>trace</dt><dd>{name}</dd>\
@@ -87,7 +95,7 @@ fn header(page: &mut String, scenario: &Scenario) {
          <dt>warm-up</dt><dd>{warm_days:.1} days ({warm} steps, history only)</dd>\
          <dt>capacity per worker</dt><dd>{per:.4} demand units per second</dd>\
          <dt>bounds</dt><dd>{min} to {max} workers</dd>\
-         <dt>start-up delay</dt><dd>{delay} s</dd></dl>\n",
+         <dt>start-up delay</dt><dd>{delay} s</dd></dl>",
         name = escape(scenario.name()),
         len = scenario.len(),
         step = p.step_secs,
@@ -123,7 +131,7 @@ fn metrics_table(page: &mut String, runs: &[(String, Run)]) {
         .iter()
         .any(|(_, r)| r.metrics.under_forecast_pct.is_some());
     page.push_str(
-        "<h2>Metrics</h2>\n<table><thead><tr><th>policy</th><th>cost ratio</th>\
+        "<h2>Metrics</h2>\n<div class=\"wide\"><table><thead><tr><th>policy</th><th>cost ratio</th>\
          <th>worker-hours</th><th>unserved %</th><th>violation %</th>\
          <th>over-provisioning %</th><th>actions/day</th><th>flips/day</th>\
          <th>decision p50 µs</th><th>decision p99 µs</th>",
@@ -160,7 +168,7 @@ fn metrics_table(page: &mut String, runs: &[(String, Run)]) {
         page.push_str("</tr>\n");
     }
     page.push_str(
-        "</tbody></table>\n<p class=\"note\">Cost ratio: worker-hours over the oracle's. \
+        "</tbody></table></div>\n<p class=\"note\">Cost ratio: worker-hours over the oracle's. \
          Unserved: demand above what the ready workers serve. Violation: the share of steps \
          with unserved demand. Over-provisioning: workers above the need. Flips: changes of \
          scaling direction. Decision times are wall-clock and vary between runs.</p>\n",
@@ -227,8 +235,9 @@ fn frontier(page: &mut String, runs: &[(String, Run)]) {
     for curve in &mut curves {
         curve.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
+    page.push_str("<div class=\"scatter\">");
     page.push_str(&scatter(&points, &curves));
-    page.push('\n');
+    page.push_str("</div>\n");
     let mut note = String::from(
         "<p class=\"note\">x: the share of demand left unserved; y: worker-hours over the \
          oracle's. Lower left is better.",
@@ -304,11 +313,11 @@ fn time_series(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
     let measured = scenario.warmup_steps()..scenario.len();
     page.push_str("<h2>Time series</h2>\n");
     legend(page);
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<p class=\"note\">Over the measured period, in buckets of up to {} (a bucket shows the highest \
          demand, provisioned count and forecast, and the lowest ready count, so peaks and \
-         shortfalls stay visible).</p>\n",
+         shortfalls stay visible).</p>",
         bucket_span(scenario, measured.len())
     );
     // (policy, name as requested) of the charts drawn so far.
@@ -319,18 +328,18 @@ fn time_series(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
         }
         // `hpa` and `hpa@0.7` are the same policy; one chart is enough.
         if let Some((_, first)) = drawn.iter().find(|(p, _)| *p == run.policy) {
-            let _ = write!(
+            let _ = writeln!(
                 page,
-                "<h3>{}</h3><p class=\"note\">The same policy as {}; not drawn again.</p>\n",
+                "<h3>{}</h3><p class=\"note\">The same policy as {}; not drawn again.</p>",
                 escape(name),
                 escape(first)
             );
             continue;
         }
         drawn.push((&run.policy, name));
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<h3>{}: unserved {} %, cost ratio {}</h3>\n",
+            "<h3>{}: unserved {} %, cost ratio {}</h3>",
             display_name(name, run),
             Num(run.metrics.unserved_pct, 3),
             Num(run.metrics.cost_ratio, 3)
@@ -342,7 +351,8 @@ fn time_series(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
 }
 
 /// The zoomed charts: the [`ZOOM_DAYS`] days where `hpa` (or the first policy that can leave
-/// demand unserved) left the most demand unserved, for it and for `prescient`.
+/// demand unserved) left the most demand unserved, then the [`ZOOM_HOURS`] hours of those where
+/// it left the most, each for it and for `prescient`.
 fn zoom(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
     let Some((name, run)) = runs
         .iter()
@@ -352,27 +362,61 @@ fn zoom(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
     else {
         return;
     };
-    let window = worst_window(scenario, run, ZOOM_DAYS * scenario.day_steps());
-    let (unserved, total) = unserved_in(scenario, run, window.clone());
-    let _ = write!(
-        page,
-        "<h2>Zoom: {} to {} UTC</h2>\n<p class=\"note\">The {ZOOM_DAYS} days in which {} left \
-         the most demand unserved ({} % of that window's demand), in buckets of up to {}.</p>\n",
-        format_utc(scenario.time(window.start).as_secs_f64()),
-        format_utc(scenario.time(window.end).as_secs_f64()),
-        escape(name),
-        Num(100.0 * ratio(unserved, total), 2),
-        bucket_span(scenario, window.len())
-    );
-    let mut zoomed = vec![(name, run)];
+    let mut zoomed = vec![(name.as_str(), run)];
     if let Some((p, r)) = runs.iter().find(|(n, _)| n == "prescient" && n != name) {
         zoomed.push((p, r));
     }
-    for (name, run) in zoomed {
-        let (unserved, total) = unserved_in(scenario, run, window.clone());
-        let _ = write!(
+    let measured = scenario.warmup_steps().min(scenario.len())..scenario.len();
+    let days = worst_window(scenario, run, measured, ZOOM_DAYS * scenario.day_steps());
+    zoom_section(
+        page,
+        scenario,
+        &zoomed,
+        days.clone(),
+        &format!("Zoom: the {ZOOM_DAYS} days"),
+    );
+    // Two days still hold a thousand decisions or more; two hours show them one by one.
+    let hour_steps = (3600.0 / scenario.params().step_secs).round() as usize;
+    let hours = worst_window(scenario, run, days.clone(), ZOOM_HOURS * hour_steps);
+    if hours.len() < days.len() {
+        zoom_section(
             page,
-            "<h3>{}: unserved {} % in this window</h3>\n",
+            scenario,
+            &zoomed,
+            hours,
+            &format!("Closer: the {ZOOM_HOURS} hours of those"),
+        );
+    }
+}
+
+/// The charts of `runs` over `window`, the steps where the first of them left the most demand
+/// unserved; `what` names the window in the heading.
+fn zoom_section(
+    page: &mut String,
+    scenario: &Scenario,
+    runs: &[(&str, &Run)],
+    window: Range<usize>,
+    what: &str,
+) {
+    let Some((name, run)) = runs.first() else {
+        return;
+    };
+    let (unserved, total) = unserved_in(scenario, run, window.clone());
+    let _ = writeln!(
+        page,
+        "<h2>{what} in which {} left the most demand unserved</h2>\n<p class=\"note\">{} to {} \
+         UTC: {} % of that window's demand unserved; buckets of up to {}.</p>",
+        escape(name),
+        format_utc(scenario.time(window.start).as_secs_f64()),
+        format_utc(scenario.time(window.end).as_secs_f64()),
+        Num(100.0 * ratio(unserved, total), 2),
+        bucket_span(scenario, window.len())
+    );
+    for (name, run) in runs {
+        let (unserved, total) = unserved_in(scenario, run, window.clone());
+        let _ = writeln!(
+            page,
+            "<h3>{}: unserved {} % in this window</h3>",
             display_name(name, run),
             Num(100.0 * ratio(unserved, total), 2)
         );
@@ -389,6 +433,10 @@ fn legend(page: &mut String) {
         (
             "rgba(255,127,14,.3)",
             "forecast: peak point to planned-for upper end",
+        ),
+        (
+            "rgba(214,39,40,.45)",
+            "unserved: demand above the ready workers",
         ),
         ("#ff9f1c", "anomaly: medium"),
         ("#d62728", "anomaly: high"),
@@ -444,28 +492,25 @@ fn unserved_at(scenario: &Scenario, run: &Run, k: usize) -> f64 {
     if u.is_finite() { u.max(0.0) } else { 0.0 }
 }
 
-/// The `len` consecutive measured steps with the most unserved demand (the earliest of
-/// equals), or all the measured steps when there are fewer.
-fn worst_window(scenario: &Scenario, run: &Run, len: usize) -> Range<usize> {
-    let from = scenario.warmup_steps().min(scenario.len());
-    let n = scenario.len() - from;
-    let len = len.min(n);
-    // Prefix sums rather than a running window: adding and subtracting 300k floats drifts.
-    let mut prefix = Vec::with_capacity(n + 1);
+/// The `len` consecutive steps of `within` where `run` left the most demand unserved (the
+/// earliest of equals), or all of `within` when it is shorter.
+fn worst_window(scenario: &Scenario, run: &Run, within: Range<usize>, len: usize) -> Range<usize> {
+    let len = len.min(within.len());
+    // Prefix sums give every window's sum in one subtraction.
+    let mut prefix = Vec::with_capacity(within.len() + 1);
     prefix.push(0.0);
     let mut sum = 0.0;
-    for k in from..scenario.len() {
+    for k in within.clone() {
         sum += unserved_at(scenario, run, k);
         prefix.push(sum);
     }
     let mut best = (0, f64::NEG_INFINITY);
-    for s in 0..=(n - len) {
-        let v = prefix[s + len] - prefix[s];
-        if v > best.1 {
-            best = (s, v);
+    for (s, (a, b)) in prefix.iter().zip(&prefix[len..]).enumerate() {
+        if b - a > best.1 {
+            best = (s, b - a);
         }
     }
-    from + best.0..from + best.0 + len
+    within.start + best.0..within.start + best.0 + len
 }
 
 /// One bucket of a time-series chart, in workers.
@@ -475,6 +520,8 @@ struct Bucket {
     provisioned: Option<f64>,
     ready: Option<f64>,
     forecast: Option<(f64, f64)>,
+    /// From the lowest ready count to the highest demand of the steps with unserved demand.
+    shortfall: Option<(f64, f64)>,
     severity: Severity,
     up: bool,
     down: bool,
@@ -511,9 +558,8 @@ fn reduce(scenario: &Scenario, run: &Run, steps: Range<usize>) -> Bucket {
     let c = scenario.capacity().per_worker;
     let mut b = Bucket::default();
     for k in steps {
-        if let Some(&d) = scenario.demand().get(k) {
-            b.demand = max_opt(b.demand, d / c);
-        }
+        let d = scenario.demand().get(k).map_or(f64::NAN, |d| d / c);
+        b.demand = max_opt(b.demand, d);
         let Some(i) = k.checked_sub(scenario.first_step()) else {
             continue;
         };
@@ -525,7 +571,11 @@ fn reduce(scenario: &Scenario, run: &Run, steps: Range<usize>) -> Bucket {
             }
         }
         if let Some(&r) = t.ready.get(i) {
-            b.ready = min_opt(b.ready, f64::from(r));
+            let r = f64::from(r);
+            b.ready = min_opt(b.ready, r);
+            if unserved_at(scenario, run, k) > 0.0 {
+                b.shortfall = Some(b.shortfall.map_or((r, d), |(l, h)| (l.min(r), h.max(d))));
+            }
         }
         if let Some(Some(f)) = t.forecast.get(i) {
             let (lo, hi) = (f.peak_point / c, f.peak_upper / c);
@@ -568,12 +618,15 @@ fn series_chart(scenario: &Scenario, run: &Run, steps: Range<usize>) -> String {
     );
     svg.time_axis();
     svg.y_axis("workers", 1.0);
-    let forecast: Vec<_> = data.iter().map(|b| b.forecast).collect();
-    svg.band(&edges, &forecast);
+    let bands = |f: fn(&Bucket) -> Option<(f64, f64)>| data.iter().map(f).collect::<Vec<_>>();
+    svg.band(&edges, &bands(|b| b.forecast), "band");
     let series = |f: fn(&Bucket) -> Option<f64>| data.iter().map(f).collect::<Vec<_>>();
-    svg.step_line(&edges, &series(|b| b.demand), "dem");
-    svg.step_line(&edges, &series(|b| b.ready), "ready");
     svg.step_line(&edges, &series(|b| b.provisioned), "prov");
+    svg.step_line(&edges, &series(|b| b.ready), "ready");
+    // The shortfall over the worker lines, which would hide it, and demand last: it is what
+    // everything else is read against.
+    svg.band(&edges, &bands(|b| b.shortfall), "short");
+    svg.step_line(&edges, &series(|b| b.demand), "dem");
     let flags = |f: fn(&Bucket) -> bool| data.iter().map(f).collect::<Vec<_>>();
     svg.ticks(&edges, &flags(|b| b.up), 3.0, "up");
     svg.ticks(&edges, &flags(|b| b.down), 11.0, "down");
@@ -708,7 +761,7 @@ impl Svg {
 
     /// The x axis with dates (UTC) for an x in seconds since the epoch.
     fn time_axis(&mut self) {
-        let ticks = time_ticks(self.x.0, self.x.1, 7);
+        let ticks = time_ticks(self.x.0, self.x.1, 8);
         let label_y = self.height - 8.0;
         for t in ticks {
             let x = self.px(t);
@@ -719,12 +772,15 @@ impl Svg {
                 P(self.m.top),
                 P(self.bottom())
             );
-            // Keep the label inside the picture near the edges.
-            let lx = x.clamp(48.0, self.width - 48.0);
+            // A label that would stick out of the picture is left off (moving it in would
+            // overlap its neighbour); the grid line still marks the time.
+            if x - DATE_HALF_WIDTH < 0.0 || x + DATE_HALF_WIDTH > self.width {
+                continue;
+            }
             let _ = write!(
                 self.body,
                 "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                P(lx),
+                P(x),
                 P(label_y),
                 format_utc(t)
             );
@@ -806,7 +862,7 @@ impl Svg {
     }
 
     /// A shaded band between two step lines, one closed shape per run of buckets that have it.
-    fn band(&mut self, edges: &[f64], values: &[Option<(f64, f64)>]) {
+    fn band(&mut self, edges: &[f64], values: &[Option<(f64, f64)>], class: &str) {
         let mut d = String::new();
         let mut b = 0;
         while b < values.len() {
@@ -827,7 +883,7 @@ impl Svg {
             }
             b = run_end + 1;
         }
-        self.path(&d, "band");
+        self.path(&d, class);
     }
 
     /// Short vertical ticks below the plot, `offset` pixels under it, at each flagged bucket.
@@ -1090,6 +1146,8 @@ mod tests {
         assert!(page.contains("The same policy as hpa"));
         // The static policy's cost is off the frontier's scale and given in words.
         assert!(page.contains("Not drawn: static"));
+        assert!(page.contains("Zoom: the 2 days in which hpa left the most demand unserved"));
+        assert!(page.contains("Closer: the 2 hours of those"));
     }
 
     #[test]
@@ -1142,14 +1200,18 @@ mod tests {
     fn the_zoom_finds_the_window_with_the_most_unserved_demand() {
         let s = scenario("z");
         let r = runs(&s, &["hpa"]).remove(0).1;
-        let w = worst_window(&s, &r, 40);
+        let measured = s.warmup_steps()..s.len();
+        let w = worst_window(&s, &r, measured.clone(), 40);
         assert_eq!(w.len(), 40);
         assert!(w.start >= s.warmup_steps() && w.end <= s.len());
         // The burst (minutes 2000 to 2030) is where the HPA falls short.
         assert!((7900..8130).contains(&w.start), "{w:?}");
         // Longer than the measured period: all of it.
-        let all = worst_window(&s, &r, usize::MAX);
-        assert_eq!(all, s.warmup_steps()..s.len());
+        assert_eq!(worst_window(&s, &r, measured.clone(), usize::MAX), measured);
+        // Within a window that misses the burst, the best of that window.
+        let early = worst_window(&s, &r, 6000..7000, 40);
+        assert!(early.start >= 6000 && early.end <= 7000);
+        assert!(worst_window(&s, &r, 10..10, 40).is_empty());
     }
 
     #[test]
