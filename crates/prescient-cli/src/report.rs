@@ -13,7 +13,7 @@ use prescient::Severity;
 use prescient_sim::{Run, Scenario};
 
 /// The most x-points of one time-series chart: about two per pixel of the chart's width, so
-/// bucketing loses nothing visible and a 58-day trace still gives a page of a few hundred kB.
+/// bucketing loses nothing visible and a chart stays near 100 kB however long the trace.
 const MAX_POINTS: usize = 2000;
 
 /// The length of the zoomed window, in days.
@@ -204,11 +204,7 @@ fn frontier(page: &mut String, runs: &[(String, Run)]) {
             x: run.metrics.unserved_pct,
             y: run.metrics.cost_ratio,
         };
-        if is_static(name) {
-            off_scale.push(point);
-            continue;
-        }
-        if !(point.x.is_finite() && point.y.is_finite()) {
+        if is_static(name) || !(point.x.is_finite() && point.y.is_finite()) {
             off_scale.push(point);
             continue;
         }
@@ -310,14 +306,15 @@ fn scatter(points: &[Point], curves: &[Curve]) -> String {
 
 /// The measured steps' time series: one chart per policy, then the zoomed window.
 fn time_series(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
-    let measured = scenario.warmup_steps()..scenario.len();
+    let measured = scenario.warmup_steps().min(scenario.len())..scenario.len();
     page.push_str("<h2>Time series</h2>\n");
     legend(page);
     let _ = writeln!(
         page,
         "<p class=\"note\">Over the measured period, in buckets of up to {} (a bucket shows the highest \
          demand, provisioned count and forecast, and the lowest ready count, so peaks and \
-         shortfalls stay visible).</p>",
+         shortfalls stay visible). The static policy is not drawn: it holds the peak need \
+         throughout.</p>",
         bucket_span(scenario, measured.len())
     );
     // (policy, name as requested) of the charts drawn so far.
