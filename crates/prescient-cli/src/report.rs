@@ -1,8 +1,56 @@
-//! The HTML report of `prescient simulate --report`.
+//! The HTML report of `prescient simulate --report`: one self-contained page (inline CSS and
+//! SVG, no script, nothing fetched) with the scenario, every policy's metrics, the cost against
+//! unserved demand frontier, and the time series of what each policy provisioned.
+//!
+//! The page is a pure function of the scenario and the runs, so the same replay always writes
+//! the same bytes (only the decision times in the table come from a clock, upstream).
 
+use std::fmt::{self, Write as _};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use prescient::Severity;
 use prescient_sim::{Run, Scenario};
+
+/// The most x-points of one time-series chart: about two per pixel of the chart's width, so
+/// bucketing loses nothing visible and a chart stays near 100 kB however long the trace.
+const MAX_POINTS: usize = 2000;
+
+/// The length of the zoomed window, in days.
+const ZOOM_DAYS: usize = 2;
+
+/// The length of the closer zoomed window inside it, in hours.
+const ZOOM_HOURS: usize = 2;
+
+/// Half the width of a `YYYY-MM-DD HH:MM` axis label, in pixels (16 characters of 11 px text).
+const DATE_HALF_WIDTH: f64 = 50.0;
+
+/// Colours of the frontier's points and curves, in order of appearance.
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+];
+
+const CSS: &str = "\
+body{font:14px/1.45 system-ui,sans-serif;color:#222;max-width:1080px;margin:1.5em auto;padding:0 1em}\
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em}h3{font-size:1em;margin:1.4em 0 .2em}\
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}\
+.wide{overflow-x:auto}\
+th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}td{white-space:nowrap}\
+th{vertical-align:bottom}th:first-child,td:first-child{text-align:left}\
+dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#666}dd{margin:0}\
+.note{color:#555}.key{margin-right:1.2em;white-space:nowrap}\
+.key i{display:inline-block;width:1.6em;height:.7em;margin-right:.4em;vertical-align:middle}\
+svg{display:block;width:100%;height:auto}svg text{font:11px sans-serif;fill:#444}\
+.grid{stroke:#e6e6e6}.frame{fill:none;stroke:#999}\
+.dem{fill:none;stroke:#222;stroke-width:.8}\
+.prov{fill:none;stroke:#1f77b4;stroke-width:1.2}\
+.ready{fill:none;stroke:#2ca02c;stroke-width:1}\
+.band{fill:#ff7f0e;fill-opacity:.3;stroke:none}\
+.short{fill:#d62728;fill-opacity:.45;stroke:none}.scatter{max-width:720px}\
+.up{stroke:#1f77b4}.down{stroke:#9467bd}\
+.med{stroke:#ff9f1c;stroke-width:5;stroke-linecap:round}\
+.high{stroke:#d62728;stroke-width:5;stroke-linecap:round}\
+.curve{fill:none;stroke-width:1.5}";
 
 /// Writes `report.html` into `dir` (created if missing) and returns its path.
 pub(crate) fn write(
@@ -12,11 +60,1192 @@ pub(crate) fn write(
 ) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join("report.html");
-    let html = format!(
-        "<!doctype html><title>{}</title><p>{} policies</p>",
-        scenario.name(),
-        runs.len()
-    );
-    std::fs::write(&path, html).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, render(scenario, runs))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(path)
+}
+
+/// The whole page.
+fn render(scenario: &Scenario, runs: &[(String, Run)]) -> String {
+    let mut page = String::with_capacity(1 << 20);
+    let _ = writeln!(
+        page,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>prescient simulate: {}</title><style>{CSS}</style></head><body>",
+        escape(scenario.name())
+    );
+    header(&mut page, scenario);
+    metrics_table(&mut page, runs);
+    frontier(&mut page, runs);
+    time_series(&mut page, scenario, runs);
+    page.push_str("</body></html>\n");
+    page
+}
+
+fn header(page: &mut String, scenario: &Scenario) {
+    let p = scenario.params();
+    let c = scenario.capacity();
+    let last = scenario.len().saturating_sub(1);
+    let _ = writeln!(
+        page,
+        "<h1>Scaling simulation: {name}</h1>\n<dl>\
+         <dt>trace</dt><dd>{name}</dd>\
+         <dt>steps</dt><dd>{len} of {step} s, {start} to {end} UTC</dd>\
+         <dt>measured</dt><dd>{days:.1} days, from {from} UTC</dd>\
+         <dt>warm-up</dt><dd>{warm_days:.1} days ({warm} steps, history only)</dd>\
+         <dt>capacity per worker</dt><dd>{per:.4} demand units per second</dd>\
+         <dt>bounds</dt><dd>{min} to {max} workers</dd>\
+         <dt>start-up delay</dt><dd>{delay} s</dd></dl>",
+        name = escape(scenario.name()),
+        len = scenario.len(),
+        step = p.step_secs,
+        start = format_utc(scenario.time(0).as_secs_f64()),
+        end = format_utc(scenario.time(last).as_secs_f64()),
+        days = scenario.measured_days(),
+        from = format_utc(scenario.time(scenario.warmup_steps()).as_secs_f64()),
+        warm_days = scenario.warmup_steps() as f64 * p.step_secs / 86_400.0,
+        warm = scenario.warmup_steps(),
+        per = c.per_worker,
+        min = c.min,
+        max = c.max,
+        delay = p.startup_delay_secs,
+    );
+}
+
+/// A policy's name as the page shows it: the requested name, and the policy's own when they
+/// differ (`hpa` is `hpa@0.7`).
+fn display_name(name: &str, run: &Run) -> String {
+    if run.policy == name {
+        escape(name)
+    } else {
+        format!(
+            "{} <span class=\"note\">({})</span>",
+            escape(name),
+            escape(&run.policy)
+        )
+    }
+}
+
+fn metrics_table(page: &mut String, runs: &[(String, Run)]) {
+    let forecasts = runs
+        .iter()
+        .any(|(_, r)| r.metrics.under_forecast_pct.is_some());
+    page.push_str(
+        "<h2>Metrics</h2>\n<div class=\"wide\"><table><thead><tr><th>policy</th><th>cost ratio</th>\
+         <th>worker-hours</th><th>unserved %</th><th>violation %</th>\
+         <th>over-provisioning %</th><th>actions/day</th><th>flips/day</th>\
+         <th>decision p50 µs</th><th>decision p99 µs</th>",
+    );
+    if forecasts {
+        page.push_str("<th>under-forecast %</th>");
+    }
+    page.push_str("</tr></thead><tbody>\n");
+    for (name, run) in runs {
+        let m = &run.metrics;
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            display_name(name, run),
+            Num(m.cost_ratio, 3),
+            Num(m.worker_hours, 1),
+            Num(m.unserved_pct, 3),
+            Num(m.violation_time_pct, 2),
+            Num(m.overprovision_pct, 1),
+            Num(m.actions_per_day, 1),
+            Num(m.flips_per_day, 1),
+            Num(m.decision_p50_us, 1),
+            Num(m.decision_p99_us, 1),
+        );
+        if forecasts {
+            match m.under_forecast_pct {
+                Some(u) => {
+                    let _ = write!(page, "<td>{}</td>", Num(u, 2));
+                }
+                None => page.push_str("<td>–</td>"),
+            }
+        }
+        page.push_str("</tr>\n");
+    }
+    page.push_str(
+        "</tbody></table></div>\n<p class=\"note\">Cost ratio: worker-hours over the oracle's. \
+         Unserved: demand above what the ready workers serve. Violation: the share of steps \
+         with unserved demand. Over-provisioning: workers above the need. Flips: changes of \
+         scaling direction. Decision times are wall-clock and vary between runs.</p>\n",
+    );
+}
+
+/// Whether `name` is the static policy, whose cost is far off the frontier's scale.
+fn is_static(name: &str) -> bool {
+    name == "static"
+}
+
+/// A labelled point of the frontier.
+struct Point {
+    label: String,
+    x: f64,
+    y: f64,
+}
+
+/// A family of runs that differ only in a setting (`hpa@U`), joined in the setting's order.
+struct Curve {
+    base: String,
+    points: Vec<(f64, Point)>,
+}
+
+fn frontier(page: &mut String, runs: &[(String, Run)]) {
+    page.push_str("<h2>Cost against unserved demand</h2>\n");
+    let mut points = Vec::new();
+    let mut curves: Vec<Curve> = Vec::new();
+    let mut off_scale = Vec::new();
+    for (name, run) in runs {
+        let point = Point {
+            label: name.clone(),
+            x: run.metrics.unserved_pct,
+            y: run.metrics.cost_ratio,
+        };
+        if is_static(name) || !(point.x.is_finite() && point.y.is_finite()) {
+            off_scale.push(point);
+            continue;
+        }
+        let setting = name
+            .split_once('@')
+            .and_then(|(base, u)| Some((base, u.parse::<f64>().ok()?)));
+        match setting {
+            Some((base, u)) if u.is_finite() => {
+                let point = Point {
+                    label: format!("{u}"),
+                    ..point
+                };
+                match curves.iter_mut().find(|c| c.base == base) {
+                    Some(curve) => curve.points.push((u, point)),
+                    None => curves.push(Curve {
+                        base: base.to_owned(),
+                        points: vec![(u, point)],
+                    }),
+                }
+            }
+            _ => points.push(point),
+        }
+    }
+    for curve in &mut curves {
+        curve.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    page.push_str("<div class=\"scatter\">");
+    page.push_str(&scatter(&points, &curves));
+    page.push_str("</div>\n");
+    let mut note = String::from(
+        "<p class=\"note\">x: the share of demand left unserved; y: worker-hours over the \
+         oracle's. Lower left is better.",
+    );
+    if !curves.is_empty() {
+        note.push_str(" Curves join the same policy at several target utilisations (labels).");
+    }
+    for p in &off_scale {
+        let _ = write!(
+            note,
+            " Not drawn: {} (cost ratio {}, unserved {} %).",
+            escape(&p.label),
+            Num(p.y, 3),
+            Num(p.x, 3)
+        );
+    }
+    note.push_str("</p>\n");
+    page.push_str(&note);
+}
+
+/// The frontier's scatter chart: labelled points and labelled curves.
+fn scatter(points: &[Point], curves: &[Curve]) -> String {
+    let all = || {
+        points
+            .iter()
+            .chain(curves.iter().flat_map(|c| c.points.iter().map(|(_, p)| p)))
+    };
+    let x_max = all().map(|p| p.x).fold(0.0, f64::max);
+    let (y_min, y_max) = all().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+        (lo.min(p.y), hi.max(p.y))
+    });
+    // Pad so that labels at the edges stay inside; the y axis starts near the lowest cost
+    // rather than at 0, where nothing can be (the oracle is 1).
+    let x_hi = if x_max > 0.0 { x_max * 1.12 } else { 1.0 };
+    let pad = if y_max > y_min {
+        0.1 * (y_max - y_min)
+    } else {
+        0.5
+    };
+    let mut svg = Svg::new(
+        640.0,
+        400.0,
+        Margins::scatter(),
+        (0.0, x_hi),
+        ((y_min - pad).max(0.0), y_max + pad),
+    );
+    svg.x_axis("unserved demand %");
+    svg.y_axis("cost ratio", 0.0);
+    for (j, curve) in curves.iter().enumerate() {
+        let colour = PALETTE[(points.len() + j) % PALETTE.len()];
+        let xy: Vec<(f64, f64)> = curve.points.iter().map(|(_, p)| (p.x, p.y)).collect();
+        svg.polyline(&xy, colour);
+        for (_, p) in &curve.points {
+            let title = format!("{}@{}", curve.base, p.label);
+            svg.point(p, &title, colour, (6.0, 14.0));
+        }
+        if let Some((_, last)) = curve.points.last() {
+            let label = Point {
+                label: format!("{}@U", curve.base),
+                ..*last
+            };
+            svg.label(&label, colour, (8.0, -8.0));
+        }
+    }
+    for (j, p) in points.iter().enumerate() {
+        svg.point(p, &p.label, PALETTE[j % PALETTE.len()], (7.0, -6.0));
+    }
+    svg.finish()
+}
+
+/// The measured steps' time series: one chart per policy, then the zoomed window.
+fn time_series(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
+    let measured = scenario.warmup_steps().min(scenario.len())..scenario.len();
+    page.push_str("<h2>Time series</h2>\n");
+    legend(page);
+    let _ = writeln!(
+        page,
+        "<p class=\"note\">Over the measured period, in buckets of up to {} (a bucket shows the highest \
+         demand, provisioned count and forecast, and the lowest ready count, so peaks and \
+         shortfalls stay visible). The static policy is not drawn: it holds the peak need \
+         throughout.</p>",
+        bucket_span(scenario, measured.len())
+    );
+    // (policy, name as requested) of the charts drawn so far.
+    let mut drawn: Vec<(&str, &str)> = Vec::new();
+    for (name, run) in runs {
+        if is_static(name) {
+            continue;
+        }
+        // `hpa` and `hpa@0.7` are the same policy; one chart is enough.
+        if let Some((_, first)) = drawn.iter().find(|(p, _)| *p == run.policy) {
+            let _ = writeln!(
+                page,
+                "<h3>{}</h3><p class=\"note\">The same policy as {}; not drawn again.</p>",
+                escape(name),
+                escape(first)
+            );
+            continue;
+        }
+        drawn.push((&run.policy, name));
+        let _ = writeln!(
+            page,
+            "<h3>{}: unserved {} %, cost ratio {}</h3>",
+            display_name(name, run),
+            Num(run.metrics.unserved_pct, 3),
+            Num(run.metrics.cost_ratio, 3)
+        );
+        page.push_str(&series_chart(scenario, run, measured.clone()));
+        page.push('\n');
+    }
+    zoom(page, scenario, runs);
+}
+
+/// The zoomed charts: the [`ZOOM_DAYS`] days where `hpa` (or the first policy that can leave
+/// demand unserved) left the most demand unserved, then the [`ZOOM_HOURS`] hours of those where
+/// it left the most, each for it and for `prescient`.
+fn zoom(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
+    let Some((name, run)) = runs
+        .iter()
+        .find(|(n, _)| n == "hpa")
+        .or_else(|| runs.iter().find(|(n, _)| !is_static(n) && n != "oracle"))
+        .or_else(|| runs.first())
+    else {
+        return;
+    };
+    let mut zoomed = vec![(name.as_str(), run)];
+    if let Some((p, r)) = runs.iter().find(|(n, _)| n == "prescient" && n != name) {
+        zoomed.push((p, r));
+    }
+    let measured = scenario.warmup_steps().min(scenario.len())..scenario.len();
+    let days = worst_window(scenario, run, measured, ZOOM_DAYS * scenario.day_steps());
+    zoom_section(
+        page,
+        scenario,
+        &zoomed,
+        days.clone(),
+        &format!("Zoom: the {ZOOM_DAYS} days"),
+    );
+    // Two days still hold a thousand decisions or more; two hours show them one by one.
+    let hour_steps = (3600.0 / scenario.params().step_secs).round() as usize;
+    let hours = worst_window(scenario, run, days.clone(), ZOOM_HOURS * hour_steps);
+    if hours.len() < days.len() {
+        zoom_section(
+            page,
+            scenario,
+            &zoomed,
+            hours,
+            &format!("Closer: the {ZOOM_HOURS} hours of those"),
+        );
+    }
+}
+
+/// The charts of `runs` over `window`, the steps where the first of them left the most demand
+/// unserved; `what` names the window in the heading.
+fn zoom_section(
+    page: &mut String,
+    scenario: &Scenario,
+    runs: &[(&str, &Run)],
+    window: Range<usize>,
+    what: &str,
+) {
+    let Some((name, run)) = runs.first() else {
+        return;
+    };
+    let (unserved, total) = unserved_in(scenario, run, window.clone());
+    let _ = writeln!(
+        page,
+        "<h2>{what} in which {} left the most demand unserved</h2>\n<p class=\"note\">{} to {} \
+         UTC: {} % of that window's demand unserved; buckets of up to {}.</p>",
+        escape(name),
+        format_utc(scenario.time(window.start).as_secs_f64()),
+        format_utc(scenario.time(window.end).as_secs_f64()),
+        Num(100.0 * ratio(unserved, total), 2),
+        bucket_span(scenario, window.len())
+    );
+    for (name, run) in runs {
+        let (unserved, total) = unserved_in(scenario, run, window.clone());
+        let _ = writeln!(
+            page,
+            "<h3>{}: unserved {} % in this window</h3>",
+            display_name(name, run),
+            Num(100.0 * ratio(unserved, total), 2)
+        );
+        page.push_str(&series_chart(scenario, run, window.clone()));
+        page.push('\n');
+    }
+}
+
+fn legend(page: &mut String) {
+    let keys = [
+        ("#333", "demand (workers at 100 % utilisation)"),
+        ("#1f77b4", "provisioned (incl. starting)"),
+        ("#2ca02c", "ready"),
+        (
+            "rgba(255,127,14,.3)",
+            "forecast: peak point to planned-for upper end",
+        ),
+        (
+            "rgba(214,39,40,.45)",
+            "unserved: demand above the ready workers",
+        ),
+        ("#ff9f1c", "anomaly: medium"),
+        ("#d62728", "anomaly: high"),
+        (
+            "#9467bd",
+            "ticks below: scale-up (upper row), scale-down (lower row)",
+        ),
+    ];
+    page.push_str("<p>");
+    for (colour, label) in keys {
+        let _ = write!(
+            page,
+            "<span class=\"key\"><i style=\"background:{colour}\"></i>{label}</span>"
+        );
+    }
+    page.push_str("</p>\n");
+}
+
+/// How long one bucket of a chart over `steps` steps is, for the notes.
+fn bucket_span(scenario: &Scenario, steps: usize) -> String {
+    let per = steps.div_ceil(MAX_POINTS).max(1);
+    let secs = per as f64 * scenario.params().step_secs;
+    if secs < 120.0 {
+        format!("{secs} s")
+    } else {
+        format!("{:.1} min", secs / 60.0)
+    }
+}
+
+/// The demand left unserved by `run` over `steps` and the demand, summed.
+fn unserved_in(scenario: &Scenario, run: &Run, steps: Range<usize>) -> (f64, f64) {
+    let (mut unserved, mut total) = (0.0, 0.0);
+    for k in steps {
+        let d = scenario.demand().get(k).copied().unwrap_or(0.0);
+        if d.is_finite() {
+            total += d;
+            unserved += unserved_at(scenario, run, k);
+        }
+    }
+    (unserved, total)
+}
+
+/// The demand `run` left unserved at step `k` (0 where the run has no record of it).
+fn unserved_at(scenario: &Scenario, run: &Run, k: usize) -> f64 {
+    let d = scenario.demand().get(k).copied().unwrap_or(0.0);
+    let Some(ready) = k
+        .checked_sub(scenario.first_step())
+        .and_then(|i| run.timeline.ready.get(i))
+    else {
+        return 0.0;
+    };
+    let u = d - f64::from(*ready) * scenario.capacity().per_worker;
+    if u.is_finite() { u.max(0.0) } else { 0.0 }
+}
+
+/// The `len` consecutive steps of `within` where `run` left the most demand unserved (the
+/// earliest of equals), or all of `within` when it is shorter.
+fn worst_window(scenario: &Scenario, run: &Run, within: Range<usize>, len: usize) -> Range<usize> {
+    let len = len.min(within.len());
+    // Prefix sums give every window's sum in one subtraction.
+    let mut prefix = Vec::with_capacity(within.len() + 1);
+    prefix.push(0.0);
+    let mut sum = 0.0;
+    for k in within.clone() {
+        sum += unserved_at(scenario, run, k);
+        prefix.push(sum);
+    }
+    let mut best = (0, f64::NEG_INFINITY);
+    for (s, (a, b)) in prefix.iter().zip(&prefix[len..]).enumerate() {
+        if b - a > best.1 {
+            best = (s, b - a);
+        }
+    }
+    within.start + best.0..within.start + best.0 + len
+}
+
+/// One bucket of a time-series chart, in workers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    demand: Option<f64>,
+    provisioned: Option<f64>,
+    ready: Option<f64>,
+    forecast: Option<(f64, f64)>,
+    /// From the lowest ready count to the highest demand of the steps with unserved demand.
+    shortfall: Option<(f64, f64)>,
+    severity: Severity,
+    up: bool,
+    down: bool,
+}
+
+/// Splits `steps` into at most [`MAX_POINTS`] consecutive buckets of near-equal length.
+fn buckets(steps: Range<usize>) -> Vec<Range<usize>> {
+    let n = steps.len();
+    let count = n.min(MAX_POINTS);
+    (0..count)
+        .map(|b| steps.start + b * n / count..steps.start + (b + 1) * n / count)
+        .collect()
+}
+
+fn max_opt(a: Option<f64>, b: f64) -> Option<f64> {
+    if !b.is_finite() {
+        return a;
+    }
+    Some(a.map_or(b, |a| a.max(b)))
+}
+
+fn min_opt(a: Option<f64>, b: f64) -> Option<f64> {
+    if !b.is_finite() {
+        return a;
+    }
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+/// Reduces the steps of one bucket: the highest demand, provisioned count and forecast, the
+/// lowest ready count (so that a bucket never hides a shortfall), the worst anomaly, and
+/// whether the provisioned count went up or down in it.
+fn reduce(scenario: &Scenario, run: &Run, steps: Range<usize>) -> Bucket {
+    let t = &run.timeline;
+    let c = scenario.capacity().per_worker;
+    let mut b = Bucket::default();
+    for k in steps {
+        let d = scenario.demand().get(k).map_or(f64::NAN, |d| d / c);
+        b.demand = max_opt(b.demand, d);
+        let Some(i) = k.checked_sub(scenario.first_step()) else {
+            continue;
+        };
+        if let Some(&p) = t.provisioned.get(i) {
+            b.provisioned = max_opt(b.provisioned, f64::from(p));
+            if let Some(&before) = i.checked_sub(1).and_then(|j| t.provisioned.get(j)) {
+                b.up |= p > before;
+                b.down |= p < before;
+            }
+        }
+        if let Some(&r) = t.ready.get(i) {
+            let r = f64::from(r);
+            b.ready = min_opt(b.ready, r);
+            if unserved_at(scenario, run, k) > 0.0 {
+                b.shortfall = Some(b.shortfall.map_or((r, d), |(l, h)| (l.min(r), h.max(d))));
+            }
+        }
+        if let Some(Some(f)) = t.forecast.get(i) {
+            let (lo, hi) = (f.peak_point / c, f.peak_upper / c);
+            if lo.is_finite() && hi.is_finite() {
+                let (lo, hi) = (lo.min(hi), lo.max(hi));
+                b.forecast = Some(b.forecast.map_or((lo, hi), |(l, h)| (l.max(lo), h.max(hi))));
+            }
+        }
+        if let Some(&s) = t.severity.get(i) {
+            b.severity = b.severity.max(s);
+        }
+    }
+    b
+}
+
+/// The time-series chart of `run` over `steps`.
+fn series_chart(scenario: &Scenario, run: &Run, steps: Range<usize>) -> String {
+    let ranges = buckets(steps.clone());
+    let data: Vec<Bucket> = ranges
+        .iter()
+        .map(|r| reduce(scenario, run, r.clone()))
+        .collect();
+    let secs = |k: usize| scenario.time(k).as_secs_f64();
+    // Bucket b spans edges[b]..edges[b + 1].
+    let mut edges: Vec<f64> = ranges.iter().map(|r| secs(r.start)).collect();
+    edges.push(secs(steps.end));
+    // The forecast band is left out of the scale: a wild upper end would flatten the rest, and
+    // the chart clips it at the top instead.
+    let top = data
+        .iter()
+        .flat_map(|b| [b.demand, b.provisioned, b.ready])
+        .flatten()
+        .fold(1.0, f64::max);
+    let mut svg = Svg::new(
+        1000.0,
+        300.0,
+        Margins::series(),
+        (secs(steps.start), secs(steps.end)),
+        (0.0, top * 1.08),
+    );
+    svg.time_axis();
+    svg.y_axis("workers", 1.0);
+    let bands = |f: fn(&Bucket) -> Option<(f64, f64)>| data.iter().map(f).collect::<Vec<_>>();
+    svg.band(&edges, &bands(|b| b.forecast), "band");
+    let series = |f: fn(&Bucket) -> Option<f64>| data.iter().map(f).collect::<Vec<_>>();
+    svg.step_line(&edges, &series(|b| b.provisioned), "prov");
+    svg.step_line(&edges, &series(|b| b.ready), "ready");
+    // The shortfall over the worker lines, which would hide it, and demand last: it is what
+    // everything else is read against.
+    svg.band(&edges, &bands(|b| b.shortfall), "short");
+    svg.step_line(&edges, &series(|b| b.demand), "dem");
+    let flags = |f: fn(&Bucket) -> bool| data.iter().map(f).collect::<Vec<_>>();
+    svg.ticks(&edges, &flags(|b| b.up), 3.0, "up");
+    svg.ticks(&edges, &flags(|b| b.down), 11.0, "down");
+    svg.markers(&edges, &flags(|b| b.severity == Severity::Medium), "med");
+    svg.markers(&edges, &flags(|b| b.severity >= Severity::High), "high");
+    svg.finish()
+}
+
+/// The space around a chart's plot area, in pixels.
+#[derive(Debug, Clone, Copy)]
+struct Margins {
+    left: f64,
+    right: f64,
+    top: f64,
+    bottom: f64,
+}
+
+impl Margins {
+    fn scatter() -> Self {
+        Margins {
+            left: 56.0,
+            right: 16.0,
+            top: 12.0,
+            bottom: 44.0,
+        }
+    }
+
+    /// Room below the plot for two rows of decision ticks and the date labels.
+    fn series() -> Self {
+        Margins {
+            left: 56.0,
+            right: 16.0,
+            top: 10.0,
+            bottom: 44.0,
+        }
+    }
+}
+
+/// A number for an SVG coordinate, with one decimal: never NaN or infinite (those print 0;
+/// the charts clamp before they get here, this is the last guard).
+struct P(f64);
+
+impl fmt::Display for P {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = if self.0.is_finite() { self.0 } else { 0.0 };
+        // `-0.0` would print as "-0.0".
+        let v = (v * 10.0).round() / 10.0 + 0.0;
+        if v.fract() == 0.0 {
+            write!(f, "{v:.0}")
+        } else {
+            write!(f, "{v:.1}")
+        }
+    }
+}
+
+/// A number for the page's text with `.1` decimals; "–" when it is not finite.
+struct Num(f64, usize);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_finite() {
+            write!(f, "{:.*}", self.1, self.0)
+        } else {
+            f.write_str("–")
+        }
+    }
+}
+
+/// An SVG chart under construction: a plot area with linear x and y scales, and the elements
+/// drawn so far. Every chart of the page is one.
+struct Svg {
+    width: f64,
+    height: f64,
+    m: Margins,
+    x: (f64, f64),
+    y: (f64, f64),
+    body: String,
+}
+
+/// A usable scale range: `(lo, hi)` if finite and increasing, else something around `lo`.
+fn scale(lo: f64, hi: f64) -> (f64, f64) {
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+impl Svg {
+    fn new(width: f64, height: f64, m: Margins, x: (f64, f64), y: (f64, f64)) -> Self {
+        Svg {
+            width,
+            height,
+            m,
+            x: scale(x.0, x.1),
+            y: scale(y.0, y.1),
+            body: String::new(),
+        }
+    }
+
+    fn plot_width(&self) -> f64 {
+        self.width - self.m.left - self.m.right
+    }
+
+    fn bottom(&self) -> f64 {
+        self.height - self.m.bottom
+    }
+
+    /// The pixel column of `x`, clamped to the plot area.
+    fn px(&self, x: f64) -> f64 {
+        let t = (x - self.x.0) / (self.x.1 - self.x.0);
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.m.left + t * self.plot_width()
+    }
+
+    /// The pixel row of `y`, clamped to the plot area (which clips what is off the scale).
+    fn py(&self, y: f64) -> f64 {
+        let t = (y - self.y.0) / (self.y.1 - self.y.0);
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.bottom() - t * (self.bottom() - self.m.top)
+    }
+
+    /// The x axis with dates (UTC) for an x in seconds since the epoch.
+    fn time_axis(&mut self) {
+        let ticks = time_ticks(self.x.0, self.x.1, 8);
+        let label_y = self.height - 8.0;
+        for t in ticks {
+            let x = self.px(t);
+            let _ = write!(
+                self.body,
+                "<path class=\"grid\" d=\"M{} {}V{}\"/>",
+                P(x),
+                P(self.m.top),
+                P(self.bottom())
+            );
+            // A label that would stick out of the picture is left off (moving it in would
+            // overlap its neighbour); the grid line still marks the time.
+            if x - DATE_HALF_WIDTH < 0.0 || x + DATE_HALF_WIDTH > self.width {
+                continue;
+            }
+            let _ = write!(
+                self.body,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                P(x),
+                P(label_y),
+                format_utc(t)
+            );
+        }
+    }
+
+    /// A linear x axis with `label`.
+    fn x_axis(&mut self, label: &str) {
+        let (ticks, decimals) = nice_ticks(self.x.0, self.x.1, 6, 0.0);
+        for t in ticks {
+            let x = self.px(t);
+            let _ = write!(
+                self.body,
+                "<path class=\"grid\" d=\"M{} {}V{}\"/><text x=\"{}\" y=\"{}\" \
+                 text-anchor=\"middle\">{t:.decimals$}</text>",
+                P(x),
+                P(self.m.top),
+                P(self.bottom()),
+                P(x),
+                P(self.bottom() + 15.0),
+            );
+        }
+        let _ = write!(
+            self.body,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            P(self.m.left + self.plot_width() / 2.0),
+            P(self.height - 6.0),
+            escape(label)
+        );
+    }
+
+    /// A linear y axis with `label`; ticks are at least `min_step` apart (1 for counts).
+    fn y_axis(&mut self, label: &str, min_step: f64) {
+        let (ticks, decimals) = nice_ticks(self.y.0, self.y.1, 5, min_step);
+        for t in ticks {
+            let y = self.py(t);
+            let _ = write!(
+                self.body,
+                "<path class=\"grid\" d=\"M{} {}H{}\"/><text x=\"{}\" y=\"{}\" \
+                 text-anchor=\"end\">{t:.decimals$}</text>",
+                P(self.m.left),
+                P(y),
+                P(self.width - self.m.right),
+                P(self.m.left - 5.0),
+                P(y + 4.0),
+            );
+        }
+        let (x, y) = (14.0, self.m.top + (self.bottom() - self.m.top) / 2.0);
+        let _ = write!(
+            self.body,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 {} {})\">{}</text>",
+            P(x),
+            P(y),
+            P(x),
+            P(y),
+            escape(label)
+        );
+    }
+
+    /// A step line: `values[b]` held from `edges[b]` to `edges[b + 1]`; `None` leaves a gap.
+    fn step_line(&mut self, edges: &[f64], values: &[Option<f64>], class: &str) {
+        let mut d = String::new();
+        let mut open = false;
+        for (b, v) in values.iter().enumerate() {
+            let (Some(v), Some(&x0), Some(&x1)) = (v, edges.get(b), edges.get(b + 1)) else {
+                open = false;
+                continue;
+            };
+            let y = self.py(*v);
+            if open {
+                let _ = write!(d, "V{}", P(y));
+            } else {
+                let _ = write!(d, "M{} {}", P(self.px(x0)), P(y));
+            }
+            let _ = write!(d, "H{}", P(self.px(x1)));
+            open = true;
+        }
+        self.path(&d, class);
+    }
+
+    /// A shaded band between two step lines, one closed shape per run of buckets that have it.
+    fn band(&mut self, edges: &[f64], values: &[Option<(f64, f64)>], class: &str) {
+        let mut d = String::new();
+        let mut b = 0;
+        while b < values.len() {
+            let run_end = (b..values.len())
+                .find(|&j| values[j].is_none() || edges.get(j + 1).is_none())
+                .unwrap_or(values.len());
+            let run: Vec<(f64, f64)> = values[b..run_end].iter().flatten().copied().collect();
+            if !run.is_empty() {
+                let x = |j: usize| P(self.px(edges[b + j]));
+                let _ = write!(d, "M{} {}", x(0), P(self.py(run[0].1)));
+                for (j, (_, hi)) in run.iter().enumerate() {
+                    let _ = write!(d, "V{}H{}", P(self.py(*hi)), x(j + 1));
+                }
+                for (j, (lo, _)) in run.iter().enumerate().rev() {
+                    let _ = write!(d, "V{}H{}", P(self.py(*lo)), x(j));
+                }
+                d.push('Z');
+            }
+            b = run_end + 1;
+        }
+        self.path(&d, class);
+    }
+
+    /// Short vertical ticks below the plot, `offset` pixels under it, at each flagged bucket.
+    fn ticks(&mut self, edges: &[f64], flags: &[bool], offset: f64, class: &str) {
+        let y = self.bottom() + offset;
+        let mut d = String::new();
+        for x in flagged(edges, flags) {
+            let _ = write!(d, "M{} {}v6", P(self.px(x)), P(y));
+        }
+        self.path(&d, class);
+    }
+
+    /// Dots along the top of the plot at each flagged bucket.
+    fn markers(&mut self, edges: &[f64], flags: &[bool], class: &str) {
+        let y = self.m.top + 4.0;
+        let mut d = String::new();
+        // A tiny segment with round caps draws a dot in one path command.
+        for x in flagged(edges, flags) {
+            let _ = write!(d, "M{} {}h.1", P(self.px(x)), P(y));
+        }
+        self.path(&d, class);
+    }
+
+    fn path(&mut self, d: &str, class: &str) {
+        if !d.is_empty() {
+            let _ = write!(self.body, "<path class=\"{class}\" d=\"{d}\"/>");
+        }
+    }
+
+    /// A polyline through data points.
+    fn polyline(&mut self, points: &[(f64, f64)], colour: &str) {
+        let mut pts = String::new();
+        for &(x, y) in points {
+            let _ = write!(pts, "{},{} ", P(self.px(x)), P(self.py(y)));
+        }
+        let _ = write!(
+            self.body,
+            "<polyline class=\"curve\" stroke=\"{colour}\" points=\"{}\"/>",
+            pts.trim_end()
+        );
+    }
+
+    /// A dot at a data point with its label `offset` pixels away and a tooltip.
+    fn point(&mut self, p: &Point, title: &str, colour: &str, offset: (f64, f64)) {
+        let _ = write!(
+            self.body,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{colour}\"><title>{}: unserved {} %, \
+             cost ratio {}</title></circle>",
+            P(self.px(p.x)),
+            P(self.py(p.y)),
+            escape(title),
+            Num(p.x, 3),
+            Num(p.y, 3)
+        );
+        self.label(p, colour, offset);
+    }
+
+    /// A point's label, `offset` pixels from it, kept inside the picture.
+    fn label(&mut self, p: &Point, colour: &str, offset: (f64, f64)) {
+        let x = (self.px(p.x) + offset.0).min(self.width - 60.0);
+        let y = (self.py(p.y) + offset.1).clamp(12.0, self.height - 4.0);
+        let _ = write!(
+            self.body,
+            "<text x=\"{}\" y=\"{}\" style=\"fill:{colour}\">{}</text>",
+            P(x),
+            P(y),
+            escape(&p.label)
+        );
+    }
+
+    fn finish(self) -> String {
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" \
+             height=\"{h}\"><rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" \
+             height=\"{}\"/>{}</svg>",
+            P(self.m.left),
+            P(self.m.top),
+            P(self.plot_width()),
+            P(self.bottom() - self.m.top),
+            self.body,
+            w = P(self.width),
+            h = P(self.height),
+        )
+    }
+}
+
+/// The middle of every flagged bucket.
+fn flagged<'a>(edges: &'a [f64], flags: &'a [bool]) -> impl Iterator<Item = f64> + 'a {
+    flags
+        .iter()
+        .zip(edges.windows(2))
+        .filter(|(f, _)| **f)
+        .map(|(_, e)| (e[0] + e[1]) / 2.0)
+}
+
+/// Round ticks over `[lo, hi]`: about `target` of them, steps of 1, 2 or 5 times a power of
+/// ten and at least `min_step`; and the decimals their labels need.
+fn nice_ticks(lo: f64, hi: f64, target: usize, min_step: f64) -> (Vec<f64>, usize) {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
+        return (Vec::new(), 0);
+    }
+    let raw = (hi - lo) / target.max(1) as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * magnitude)
+        .max(min_step);
+    if !(step.is_finite() && step > 0.0) {
+        return (Vec::new(), 0);
+    }
+    let decimals = (-step.log10().floor()).max(0.0) as usize;
+    let first = (lo / step).ceil();
+    let ticks = (0..=4 * target)
+        .map(|j| (first + j as f64) * step)
+        .take_while(|t| *t <= hi + step * 1e-9)
+        .collect();
+    (ticks, decimals)
+}
+
+/// Date ticks over `[lo, hi]` (seconds since the epoch): at most `max` of them, at round
+/// multiples of a minute, an hour, a day or a week since the epoch (UTC).
+fn time_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    const MINUTE: f64 = 60.0;
+    const HOUR: f64 = 3600.0;
+    const DAY: f64 = 86_400.0;
+    const STEPS: [f64; 17] = [
+        MINUTE,
+        5.0 * MINUTE,
+        15.0 * MINUTE,
+        30.0 * MINUTE,
+        HOUR,
+        2.0 * HOUR,
+        3.0 * HOUR,
+        6.0 * HOUR,
+        12.0 * HOUR,
+        DAY,
+        2.0 * DAY,
+        7.0 * DAY,
+        14.0 * DAY,
+        28.0 * DAY,
+        56.0 * DAY,
+        112.0 * DAY,
+        364.0 * DAY,
+    ];
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) || max == 0 {
+        return Vec::new();
+    }
+    let span = hi - lo;
+    let step = STEPS
+        .into_iter()
+        .find(|s| span / s <= max as f64)
+        .unwrap_or_else(|| (span / max as f64 / (364.0 * DAY)).ceil() * 364.0 * DAY);
+    let first = (lo / step).ceil();
+    (0..=max)
+        .map(|j| (first + j as f64) * step)
+        .take_while(|t| *t <= hi)
+        .collect()
+}
+
+/// The proleptic Gregorian date `(year, month, day)` of `days` since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month as u32, day as u32)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of `secs` since the epoch, rounded down to the minute.
+fn format_utc(secs: f64) -> String {
+    let minutes = if secs.is_finite() {
+        (secs / 60.0).floor() as i64
+    } else {
+        0
+    };
+    let (year, month, day) = civil_from_days(minutes.div_euclid(1440));
+    let m = minutes.rem_euclid(1440);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", m / 60, m % 60)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+/// `s` with the characters HTML gives a meaning to escaped.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prescient_eval::trace::Trace;
+    use prescient_sim::{SimParams, Timeline, by_name, no_stopwatch, simulate};
+
+    /// Two days of per-minute demand with a daily cycle and a burst, from 2024-02-28.
+    fn scenario(name: &str) -> Scenario {
+        let n = 2 * 1440;
+        let start = 1_709_078_400.0;
+        let times = (0..n).map(|i| start + 60.0 * i as f64).collect();
+        let values = (0..n)
+            .map(|i| {
+                let day = (i as f64 / 1440.0 * std::f64::consts::TAU).sin();
+                let burst = if (2000..2030).contains(&i) { 80.0 } else { 0.0 };
+                100.0 + 40.0 * day + burst
+            })
+            .collect();
+        let trace = Trace::new(name, times, values).unwrap();
+        Scenario::new(&trace, SimParams::default()).unwrap()
+    }
+
+    fn runs(scenario: &Scenario, names: &[&str]) -> Vec<(String, Run)> {
+        names
+            .iter()
+            .map(|name| {
+                let mut policy = by_name(name, scenario, 0.7).unwrap();
+                let run = simulate(scenario, policy.as_mut(), &mut no_stopwatch).unwrap();
+                (name.to_string(), run)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_page_shows_every_policy_and_no_nan() {
+        let s = scenario("tiny <trace> & co");
+        let runs = runs(
+            &s,
+            &["oracle", "static", "hpa", "hpa@0.5", "hpa@0.7", "hpa@0.9"],
+        );
+        let page = render(&s, &runs);
+        for (name, _) in &runs {
+            assert!(page.contains(name.as_str()), "{name} missing");
+        }
+        assert!(page.contains("tiny &lt;trace&gt; &amp; co"));
+        assert!(!page.contains("<trace>"));
+        assert!(page.contains("<svg"));
+        assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());
+        assert!(!page.contains("NaN"));
+        assert!(page.contains("2024-02-29"));
+        // hpa@0.7 is hpa: charted once.
+        assert!(page.contains("The same policy as hpa"));
+        // The static policy's cost is off the frontier's scale and given in words.
+        assert!(page.contains("Not drawn: static"));
+        assert!(page.contains("Zoom: the 2 days in which hpa left the most demand unserved"));
+        assert!(page.contains("Closer: the 2 hours of those"));
+    }
+
+    #[test]
+    fn the_report_is_written_to_the_folder() {
+        let s = scenario("written");
+        let runs = runs(&s, &["hpa", "snaive-hpa"]);
+        let dir = std::env::temp_dir().join(format!("prescient-report-{}", std::process::id()));
+        let path = write(&dir, &s, &runs).unwrap();
+        let page = std::fs::read_to_string(&path).unwrap();
+        assert!(page.contains("snaive-hpa"));
+        assert_eq!(page, render(&s, &runs), "the page is deterministic");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn no_runs_and_empty_timelines_give_empty_charts() {
+        let s = scenario("empty");
+        let page = render(&s, &[]);
+        assert!(page.contains("<svg"));
+        assert!(!page.contains("NaN"));
+        let mut one = runs(&s, &["hpa"]);
+        one[0].1.timeline = Timeline::default();
+        let page = render(&s, &one);
+        assert!(page.contains("<svg"));
+        assert!(!page.contains("NaN"));
+    }
+
+    #[test]
+    fn buckets_cover_the_steps_and_keep_peaks_and_shortfalls() {
+        let b = buckets(10..10_010);
+        assert_eq!(b.len(), MAX_POINTS);
+        assert_eq!(b[0].start, 10);
+        assert_eq!(b[MAX_POINTS - 1].end, 10_010);
+        assert!(b.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(buckets(0..3).len(), 3);
+        assert!(buckets(5..5).is_empty());
+
+        let s = scenario("b");
+        let mut r = runs(&s, &["hpa"]).remove(0).1;
+        let first = s.first_step();
+        r.timeline.provisioned[100] = 1000;
+        r.timeline.ready[101] = 0;
+        let b = reduce(&s, &r, first + 99..first + 103);
+        assert_eq!(b.provisioned, Some(1000.0));
+        assert_eq!(b.ready, Some(0.0));
+        assert!(b.up && b.down);
+    }
+
+    #[test]
+    fn the_zoom_finds_the_window_with_the_most_unserved_demand() {
+        let s = scenario("z");
+        let r = runs(&s, &["hpa"]).remove(0).1;
+        let measured = s.warmup_steps()..s.len();
+        let w = worst_window(&s, &r, measured.clone(), 40);
+        assert_eq!(w.len(), 40);
+        assert!(w.start >= s.warmup_steps() && w.end <= s.len());
+        // The burst (minutes 2000 to 2030) is where the HPA falls short.
+        assert!((7900..8130).contains(&w.start), "{w:?}");
+        // Longer than the measured period: all of it.
+        assert_eq!(worst_window(&s, &r, measured.clone(), usize::MAX), measured);
+        // Within a window that misses the burst, the best of that window.
+        let early = worst_window(&s, &r, 6000..7000, 40);
+        assert!(early.start >= 6000 && early.end <= 7000);
+        assert!(worst_window(&s, &r, 10..10, 40).is_empty());
+    }
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(format_utc(1_709_213_820.0), "2024-02-29 13:37");
+        assert_eq!(format_utc(807_235_200.0), "1995-08-01 00:00");
+        assert_eq!(format_utc(f64::NAN), "1970-01-01 00:00");
+    }
+
+    #[test]
+    fn ticks_are_round_and_bounded() {
+        let (t, d) = nice_ticks(0.0, 10.0, 5, 0.0);
+        assert_eq!(t, vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(d, 0);
+        let (t, d) = nice_ticks(0.0, 0.5, 5, 0.0);
+        assert_eq!(t.len(), 6);
+        assert_eq!(d, 1);
+        assert_eq!(nice_ticks(0.0, 3.0, 5, 1.0).0, vec![0.0, 1.0, 2.0, 3.0]);
+        assert!(nice_ticks(f64::NAN, 1.0, 5, 0.0).0.is_empty());
+        let day = 86_400.0;
+        let t = time_ticks(0.5 * day, 7.5 * day, 7);
+        assert_eq!(t.len(), 7);
+        assert!(t.iter().all(|x| x % day == 0.0));
+        assert!(time_ticks(0.0, 3000.0 * day, 7).len() <= 8);
+        assert!(time_ticks(1.0, 1.0, 7).is_empty());
+    }
+
+    #[test]
+    fn text_is_escaped_and_coordinates_are_finite() {
+        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(P(f64::NAN).to_string(), "0");
+        assert_eq!(P(-0.01).to_string(), "0");
+        assert_eq!(P(12.34).to_string(), "12.3");
+        assert_eq!(P(f64::INFINITY).to_string(), "0");
+        assert_eq!(Num(f64::NAN, 2).to_string(), "–");
+    }
 }
