@@ -56,6 +56,20 @@
 //! **Measured part.** As in the trace-level benchmark the warm-up is the first
 //! `min(7 days, half the trace)`; the metrics cover the requests that arrive after it, and the
 //! cost, actions and flips cover the steps after it.
+//!
+//! # What to keep in mind when reading the numbers
+//!
+//! - The policies, the oracle included, see and plan for the work *arriving* per step, as in the
+//!   trace-level (fluid) model; they know nothing of the queue. The oracle provisions exactly
+//!   the arriving work rate, that is 100% utilisation, so here it queues and violates the SLO
+//!   like any policy that runs hot; it stays the reference of the cost ratio
+//!   ([`oracle_worker_hours`]), not of latency.
+//! - A request's work is counted in the step of its arrival although it is served over its
+//!   service time, which may span steps.
+//! - Requests that arrive shortly before the end and cannot finish by then are violations even
+//!   with idle workers (for the Azure traces, a few per thousand measured requests).
+//! - On a trace of about an hour the warm-up is half an hour: far too little history for a
+//!   seasonal forecast, so the predictive policies act mostly on their reactive parts.
 
 use std::collections::VecDeque;
 
@@ -518,13 +532,17 @@ pub fn simulate_requests(
     let cap = scenario.capacity();
     let first = scenario.first_step();
     let n = scenario.len();
+    // The event clock counts seconds from the first step, and its step boundaries are the
+    // arrivals' bins, `k · step`; the pool's clock is in whole milliseconds, and its times
+    // within a step are converted (for the usual whole-millisecond steps, exactly).
+    let step = params.step_secs;
     let origin_ms = scenario.time(0).as_millis();
     let rel = |ts: Timestamp| ts.as_millis().saturating_sub(origin_ms) as f64 / 1000.0;
     let initial = scenario.need()[first];
     let mut pool = SimulatedPool::new(initial, params.startup_delay_secs)?;
     let mut server = Server::new(&rs.arrival_secs, &rs.service_secs, initial as usize);
     // Before the first simulated step the initial pool serves: there is no decision yet.
-    server.run_until(rel(scenario.time(first)));
+    server.run_until(first as f64 * step);
     let mut timeline = Timeline::default();
     let mut latencies = Vec::with_capacity(n - first);
     let history = scenario.observed();
@@ -567,16 +585,18 @@ pub fn simulate_requests(
         // The step in segments of constant ready count: workers requested earlier may become
         // ready within it when the delay is not a multiple of the step.
         let step_end = scenario.time(k + 1);
-        let mut now = ts;
+        let end = (k + 1) as f64 * step;
+        let (mut now, mut at) = (ts, k as f64 * step);
         loop {
-            server.complete_until(rel(now));
-            server.set_ready(rel(now), pool.ready_at(now) as usize);
+            server.complete_until(at);
+            server.set_ready(at, pool.ready_at(now) as usize);
             let change = pool.next_ready().filter(|&r| r < step_end);
-            server.run_until(rel(change.unwrap_or(step_end)));
+            let until = change.map_or(end, |r| rel(r).clamp(at, end));
+            server.run_until(until);
             match change {
                 Some(r) => {
                     pool.status(r)?;
-                    now = r;
+                    (now, at) = (r, until);
                 }
                 None => break,
             }
@@ -965,10 +985,8 @@ mod tests {
             );
             assert!(m.requests > 5000, "{name}: {m:?}");
             assert!(m.p50_s <= m.p90_s && m.p90_s <= m.p99_s, "{name}: {m:?}");
-            assert!(
-                m.cost_ratio >= 1.0 - 1e-9 || name == "static",
-                "{name}: {m:?}"
-            );
+            // A reactive policy may cost less than the oracle by serving late, but never nothing.
+            assert!(m.cost_ratio > 0.1, "{name}: {m:?}");
             assert_eq!(a.metrics, b.metrics, "{name}");
             assert_eq!(a.latency_secs, b.latency_secs, "{name}");
             // Every latency is at least the request's service time, unless the end cut it off.
