@@ -5,7 +5,8 @@
 //! `prescient nab` runs the detectors on the Numenta Anomaly Benchmark's layout and scores them;
 //! `prescient nab-score` scores a results folder. `prescient forecast` fits a forecasting model
 //! to every series of a long CSV (the M4 layout) and `prescient m4-score` scores forecasts.
-//! `prescient simulate` replays a demand trace against scaling policies (the scaling benchmark).
+//! `prescient simulate` replays a demand trace against scaling policies (the scaling benchmark);
+//! `prescient simulate-requests` replays per-request arrivals, served from a queue, against them.
 
 // A command-line program prints; the workspace lint against printing is for the libraries.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -15,6 +16,7 @@ mod forecast;
 mod nab;
 mod report;
 mod simulate;
+mod simulate_requests;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,8 @@ enum Command {
     M4Score(forecast::M4ScoreArgs),
     /// Replays a demand trace against scaling policies (the scaling benchmark).
     Simulate(simulate::SimulateArgs),
+    /// Replays per-request arrivals against scaling policies: queueing latency and SLO violations.
+    SimulateRequests(simulate_requests::SimulateRequestsArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Forecast(args) => finish(forecast::run(&args)),
         Command::M4Score(args) => finish(forecast::run_score(&args)),
         Command::Simulate(args) => finish(simulate::run(&args)),
+        Command::SimulateRequests(args) => finish(simulate_requests::run(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));
