@@ -73,12 +73,12 @@
 
 use std::collections::VecDeque;
 
+use prescient::Actuator;
 use prescient::Timestamp;
 use prescient::actuate::SimulatedPool;
-use prescient::{Actuator, Decision};
 use prescient_eval::trace::{Arrivals, Trace};
 
-use crate::policy::{Observation, Policy};
+use crate::policy::Policy;
 use crate::run::{Stopwatch, Timeline, oracle_worker_hours};
 use crate::scenario::{Scenario, SimParams};
 use crate::{Result, SimError};
@@ -529,7 +529,6 @@ pub fn simulate_requests(
 ) -> Result<RequestRun> {
     let scenario = &rs.scenario;
     let params = scenario.params();
-    let cap = scenario.capacity();
     let first = scenario.first_step();
     let n = scenario.len();
     // The event clock counts seconds from the first step, and its step boundaries are the
@@ -545,43 +544,20 @@ pub fn simulate_requests(
     server.run_until(first as f64 * step);
     let mut timeline = Timeline::default();
     let mut latencies = Vec::with_capacity(n - first);
-    let history = scenario.observed();
     for k in first..n {
         let ts = scenario.time(k);
-        let status = pool.status(ts)?;
-        let demand = history[k];
-        let utilisation = if status.ready == 0 {
-            f64::INFINITY
-        } else {
-            demand / (f64::from(status.ready) * cap.per_worker)
-        };
-        let obs = Observation {
-            step: k,
-            ts,
-            demand,
-            utilisation,
-            pool: status,
-            history: &history[..=k],
-        };
-        let mut decided: Option<Decision> = None;
-        let micros = stopwatch(&mut || decided = Some(policy.decide(&obs)));
-        let Some(mut d) = decided else {
-            return Err(SimError::Trace(
-                "the stopwatch did not run the policy".into(),
-            ));
-        };
-        d.target = d.target.clamp(cap.min, cap.max);
-        if d.target != status.desired {
-            pool.scale(ts, &d)?;
-        }
+        // The policy decides and the pool is scaled exactly as in the trace-level replay.
+        let micros = crate::run::step(
+            scenario,
+            k,
+            &mut pool,
+            policy,
+            &mut *stopwatch,
+            &mut timeline,
+        )?;
         if k >= scenario.warmup_steps() {
             latencies.push(micros);
         }
-        timeline.provisioned.push(pool.desired());
-        timeline.ready.push(pool.ready_at(ts));
-        timeline.forecast.push(d.forecast);
-        timeline.severity.push(d.severity);
-        timeline.reason.push(d.reason.code);
         // The step in segments of constant ready count: workers requested earlier may become
         // ready within it when the delay is not a multiple of the step.
         let step_end = scenario.time(k + 1);
@@ -717,10 +693,10 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use prescient::ReasonCode;
+    use prescient::{Decision, ReasonCode};
 
     use super::*;
-    use crate::policy::decision;
+    use crate::policy::{Observation, decision};
     use crate::run::no_stopwatch;
 
     /// A policy that asks for a set count at each step (the last one from then on).

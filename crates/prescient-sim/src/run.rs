@@ -95,50 +95,24 @@ pub fn simulate(
     policy: &mut dyn Policy,
     stopwatch: Stopwatch<'_>,
 ) -> Result<Run> {
-    let params = scenario.params();
-    let cap = scenario.capacity();
     let first = scenario.first_step();
     let n = scenario.len();
-    let mut pool = SimulatedPool::new(scenario.need()[first], params.startup_delay_secs)?;
+    let delay = scenario.params().startup_delay_secs;
+    let mut pool = SimulatedPool::new(scenario.need()[first], delay)?;
     let mut timeline = Timeline::default();
     let mut latencies = Vec::with_capacity(n - first);
-    let history = scenario.observed();
     for k in first..n {
-        let ts = scenario.time(k);
-        let status = pool.status(ts)?;
-        let demand = history[k];
-        let utilisation = if status.ready == 0 {
-            f64::INFINITY
-        } else {
-            demand / (f64::from(status.ready) * cap.per_worker)
-        };
-        let obs = Observation {
-            step: k,
-            ts,
-            demand,
-            utilisation,
-            pool: status,
-            history: &history[..=k],
-        };
-        let mut decided: Option<Decision> = None;
-        let micros = stopwatch(&mut || decided = Some(policy.decide(&obs)));
-        let Some(mut d) = decided else {
-            return Err(SimError::Trace(
-                "the stopwatch did not run the policy".into(),
-            ));
-        };
-        d.target = d.target.clamp(cap.min, cap.max);
-        if d.target != status.desired {
-            pool.scale(ts, &d)?;
-        }
+        let micros = step(
+            scenario,
+            k,
+            &mut pool,
+            policy,
+            &mut *stopwatch,
+            &mut timeline,
+        )?;
         if k >= scenario.warmup_steps() {
             latencies.push(micros);
         }
-        timeline.provisioned.push(pool.desired());
-        timeline.ready.push(pool.ready_at(ts));
-        timeline.forecast.push(d.forecast);
-        timeline.severity.push(d.severity);
-        timeline.reason.push(d.reason.code);
     }
     let metrics = measure(scenario, &timeline, &mut latencies);
     Ok(Run {
@@ -146,6 +120,54 @@ pub fn simulate(
         metrics,
         timeline,
     })
+}
+
+/// One step `k`: the policy sees the pool and the lagged metric, its target (clamped to the
+/// bounds) is applied to `pool` at the step's time, and `timeline` records the step. Returns the
+/// decision's time in microseconds, as `stopwatch` measured it.
+pub(crate) fn step(
+    scenario: &Scenario,
+    k: usize,
+    pool: &mut SimulatedPool,
+    policy: &mut dyn Policy,
+    stopwatch: Stopwatch<'_>,
+    timeline: &mut Timeline,
+) -> Result<f64> {
+    let cap = scenario.capacity();
+    let history = scenario.observed();
+    let ts = scenario.time(k);
+    let status = pool.status(ts)?;
+    let demand = history[k];
+    let utilisation = if status.ready == 0 {
+        f64::INFINITY
+    } else {
+        demand / (f64::from(status.ready) * cap.per_worker)
+    };
+    let obs = Observation {
+        step: k,
+        ts,
+        demand,
+        utilisation,
+        pool: status,
+        history: &history[..=k],
+    };
+    let mut decided: Option<Decision> = None;
+    let micros = stopwatch(&mut || decided = Some(policy.decide(&obs)));
+    let Some(mut d) = decided else {
+        return Err(SimError::Trace(
+            "the stopwatch did not run the policy".into(),
+        ));
+    };
+    d.target = d.target.clamp(cap.min, cap.max);
+    if d.target != status.desired {
+        pool.scale(ts, &d)?;
+    }
+    timeline.provisioned.push(pool.desired());
+    timeline.ready.push(pool.ready_at(ts));
+    timeline.forecast.push(d.forecast);
+    timeline.severity.push(d.severity);
+    timeline.reason.push(d.reason.code);
+    Ok(micros)
 }
 
 /// A stopwatch that does not time: every decision takes "0 µs".
