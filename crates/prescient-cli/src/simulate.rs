@@ -40,16 +40,17 @@ pub(crate) struct SimulateArgs {
     pub(crate) report: Option<PathBuf>,
 }
 
-/// The policies of a run, in order, without repeats.
-fn policy_names(args: &SimulateArgs) -> Vec<String> {
-    let mut names: Vec<String> = if args.policies.is_empty() {
+/// The policies of a run, in order, without repeats: those asked for (default all five), then
+/// the HPA frontier if asked for.
+pub(crate) fn policy_names(policies: &[String], frontier: bool) -> Vec<String> {
+    let mut names: Vec<String> = if policies.is_empty() {
         ["oracle", "static", "hpa", "snaive-hpa", "prescient"]
             .map(String::from)
             .to_vec()
     } else {
-        args.policies.clone()
+        policies.to_vec()
     };
-    if args.frontier {
+    if frontier {
         names.extend(["hpa@0.5", "hpa@0.6", "hpa@0.7", "hpa@0.8", "hpa@0.9"].map(String::from));
     }
     let mut seen = std::collections::HashSet::new();
@@ -59,7 +60,7 @@ fn policy_names(args: &SimulateArgs) -> Vec<String> {
 
 /// Times one decision, in microseconds.
 #[allow(clippy::disallowed_methods)] // The CLI measures the policies' decision latency.
-fn stopwatch(f: &mut dyn FnMut()) -> f64 {
+pub(crate) fn stopwatch(f: &mut dyn FnMut()) -> f64 {
     let t = Instant::now();
     f();
     t.elapsed().as_secs_f64() * 1e6
@@ -78,7 +79,7 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<String, String> {
         None => PrescientConfig::default(),
     };
     let mut runs = Vec::new();
-    for name in policy_names(args) {
+    for name in policy_names(&args.policies, args.frontier) {
         let mut policy = by_name_with(&name, &scenario, args.target_utilization, config)
             .map_err(|e| e.to_string())?;
         let run = simulate(&scenario, policy.as_mut(), &mut stopwatch)

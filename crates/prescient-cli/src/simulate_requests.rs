@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use prescient_eval::trace::read_arrivals;
 use prescient_sim::{
@@ -51,28 +50,6 @@ pub(crate) struct SimulateRequestsArgs {
     pub(crate) json: Option<PathBuf>,
 }
 
-/// The policies of a run, in order, without repeats.
-fn policy_names(args: &SimulateRequestsArgs) -> Vec<String> {
-    let mut names: Vec<String> = if args.policies.is_empty() {
-        ["oracle", "static", "hpa", "snaive-hpa", "prescient"]
-            .map(String::from)
-            .to_vec()
-    } else {
-        args.policies.clone()
-    };
-    let mut seen = std::collections::HashSet::new();
-    names.retain(|n| seen.insert(n.clone()));
-    names
-}
-
-/// Times one decision, in microseconds.
-#[allow(clippy::disallowed_methods)] // The CLI measures its policies' decision latency.
-fn stopwatch(f: &mut dyn FnMut()) -> f64 {
-    let t = Instant::now();
-    f();
-    t.elapsed().as_secs_f64() * 1e6
-}
-
 pub(crate) fn run(args: &SimulateRequestsArgs) -> Result<String, String> {
     let arrivals = read_arrivals(&args.arrivals).map_err(|e| e.to_string())?;
     let params = RequestParams {
@@ -85,10 +62,10 @@ pub(crate) fn run(args: &SimulateRequestsArgs) -> Result<String, String> {
     let sim = SimParams::default().with_startup_delay(args.startup_delay);
     let rs = RequestScenario::new(&arrivals, params, sim).map_err(|e| e.to_string())?;
     let mut runs = Vec::new();
-    for name in policy_names(args) {
+    for name in crate::simulate::policy_names(&args.policies, false) {
         let mut policy =
             by_name(&name, rs.scenario(), args.target_utilization).map_err(|e| e.to_string())?;
-        let run = simulate_requests(&rs, policy.as_mut(), &mut stopwatch)
+        let run = simulate_requests(&rs, policy.as_mut(), &mut crate::simulate::stopwatch)
             .map_err(|e| format!("{name}: {e}"))?;
         runs.push((name, run));
     }
