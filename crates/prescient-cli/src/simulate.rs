@@ -8,13 +8,9 @@ use std::time::Instant;
 use prescient_eval::trace::read_trace;
 use prescient_sim::{Metrics, PrescientConfig, Run, Scenario, SimParams, by_name_with, simulate};
 
-/// Settings of `prescient simulate`.
+/// The policy options `prescient simulate` and `prescient simulate-requests` share.
 #[derive(clap::Args, Debug, Clone)]
-pub(crate) struct SimulateArgs {
-    /// The demand trace: a CSV with a header, then a timestamp (unix seconds or
-    /// `YYYY-MM-DD HH:MM:SS`) and the demand per row.
-    #[arg(long)]
-    pub(crate) trace: PathBuf,
+pub(crate) struct PolicyArgs {
     /// A policy to replay: oracle, static, hpa, snaive-hpa, prescient, or `hpa@U` /
     /// `snaive-hpa@U` for another target utilisation. Repeat for several; default all five.
     #[arg(long = "policy")]
@@ -25,6 +21,17 @@ pub(crate) struct SimulateArgs {
     /// The target utilisation of `hpa`.
     #[arg(long, default_value_t = 0.7)]
     pub(crate) target_utilization: f64,
+}
+
+/// Settings of `prescient simulate`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct SimulateArgs {
+    /// The demand trace: a CSV with a header, then a timestamp (unix seconds or
+    /// `YYYY-MM-DD HH:MM:SS`) and the demand per row.
+    #[arg(long)]
+    pub(crate) trace: PathBuf,
+    #[command(flatten)]
+    pub(crate) policy: PolicyArgs,
     /// Also replay the HPA frontier: `hpa@0.5` to `hpa@0.9` in steps of 0.1.
     #[arg(long)]
     pub(crate) frontier: bool,
@@ -68,7 +75,7 @@ pub(crate) fn stopwatch(f: &mut dyn FnMut()) -> f64 {
 
 pub(crate) fn run(args: &SimulateArgs) -> Result<String, String> {
     let trace = read_trace(&args.trace).map_err(|e| e.to_string())?;
-    let params = SimParams::default().with_startup_delay(args.startup_delay);
+    let params = SimParams::default().with_startup_delay(args.policy.startup_delay);
     let scenario = Scenario::new(&trace, params).map_err(|e| e.to_string())?;
     let config = match &args.prescient_config {
         Some(path) => {
@@ -79,8 +86,8 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<String, String> {
         None => PrescientConfig::default(),
     };
     let mut runs = Vec::new();
-    for name in policy_names(&args.policies, args.frontier) {
-        let mut policy = by_name_with(&name, &scenario, args.target_utilization, config)
+    for name in policy_names(&args.policy.policies, args.frontier) {
+        let mut policy = by_name_with(&name, &scenario, args.policy.target_utilization, config)
             .map_err(|e| e.to_string())?;
         let run = simulate(&scenario, policy.as_mut(), &mut stopwatch)
             .map_err(|e| format!("{name}: {e}"))?;

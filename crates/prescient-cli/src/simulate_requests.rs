@@ -19,16 +19,8 @@ pub(crate) struct SimulateRequestsArgs {
     /// `YYYY-MM-DD HH:MM:SS[.f]`), context tokens and generated tokens per request.
     #[arg(long)]
     pub(crate) arrivals: PathBuf,
-    /// A policy to replay: oracle, static, hpa, snaive-hpa, prescient, or `hpa@U` /
-    /// `snaive-hpa@U` for another target utilisation. Repeat for several; default all five.
-    #[arg(long = "policy")]
-    pub(crate) policies: Vec<String>,
-    /// Seconds a new worker takes to serve.
-    #[arg(long, default_value_t = 120.0)]
-    pub(crate) startup_delay: f64,
-    /// The target utilisation of `hpa`.
-    #[arg(long, default_value_t = 0.7)]
-    pub(crate) target_utilization: f64,
+    #[command(flatten)]
+    pub(crate) policy: crate::simulate::PolicyArgs,
     /// Reference service-seconds per context token (an assumption, not a measurement).
     #[arg(long, default_value_t = RequestParams::default().prefill_secs_per_token)]
     pub(crate) prefill_per_token: f64,
@@ -59,12 +51,12 @@ pub(crate) fn run(args: &SimulateRequestsArgs) -> Result<String, String> {
         slo_factor: args.slo_factor,
         slo_slack_secs: args.slo_slack,
     };
-    let sim = SimParams::default().with_startup_delay(args.startup_delay);
+    let sim = SimParams::default().with_startup_delay(args.policy.startup_delay);
     let rs = RequestScenario::new(&arrivals, params, sim).map_err(|e| e.to_string())?;
     let mut runs = Vec::new();
-    for name in crate::simulate::policy_names(&args.policies, false) {
-        let mut policy =
-            by_name(&name, rs.scenario(), args.target_utilization).map_err(|e| e.to_string())?;
+    for name in crate::simulate::policy_names(&args.policy.policies, false) {
+        let mut policy = by_name(&name, rs.scenario(), args.policy.target_utilization)
+            .map_err(|e| e.to_string())?;
         let run = simulate_requests(&rs, policy.as_mut(), &mut crate::simulate::stopwatch)
             .map_err(|e| format!("{name}: {e}"))?;
         runs.push((name, run));
