@@ -1,10 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod extremes;
+mod pca;
 mod rate;
 mod stats;
 
 pub use extremes::RollingExtremes;
+pub use pca::{Pca, PcaParams};
 pub use rate::RateOfChange;
 pub use stats::RollingStats;
 
