@@ -70,7 +70,7 @@ pub struct Applied {
 /// # use prescient_core::{Decision, Reason, ReasonCode, Severity, Timestamp};
 /// # let decision = Decision { ts: Timestamp::from_secs(60), current: 2, target: 5,
 /// #     severity: Severity::None, forecast: None, forecast_need: Some(5), reactive_need: None,
-/// #     anomaly_need: None, reason: Reason::new(ReasonCode::Forecast) };
+/// #     anomaly_need: None, reason: Reason::new(ReasonCode::Forecast), regime: None };
 ///
 /// let mut actuator: Box<dyn Actuator + Send> = Box::new(DryRun::new(2));
 /// let applied = actuator.scale(decision.ts, &decision)?;

@@ -36,7 +36,7 @@ struct Batch {
 /// # fn decision(secs: i64, current: u32, target: u32) -> Decision {
 /// #     Decision { ts: Timestamp::from_secs(secs), current, target, severity: Severity::None,
 /// #         forecast: None, forecast_need: Some(target), reactive_need: None, anomaly_need: None,
-/// #         reason: Reason::new(ReasonCode::Forecast) }
+/// #         reason: Reason::new(ReasonCode::Forecast), regime: None }
 /// # }
 ///
 /// // Two workers, new ones serve 30 s after they are requested.

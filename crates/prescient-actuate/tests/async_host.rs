@@ -49,6 +49,7 @@ fn decision(secs: i64, current: u32, target: u32) -> Decision {
         reactive_need: None,
         anomaly_need: None,
         reason: Reason::new(ReasonCode::Forecast),
+        regime: None,
     }
 }
 

@@ -190,6 +190,7 @@ fn decision(ts: Timestamp, current: u32, target: u32) -> Decision {
         reactive_need: Some(target),
         anomaly_need: None,
         reason: Reason::new(ReasonCode::ReactiveFloor),
+        regime: None,
     }
 }
 

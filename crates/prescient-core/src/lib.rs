@@ -19,7 +19,9 @@ mod time;
 mod traits;
 mod window;
 
-pub use decision::{Constraint, Decision, ForecastSummary, Reason, ReasonCode};
+pub use decision::{
+    Constraint, Decision, ForecastSummary, Reason, ReasonCode, RegimeMatch, RegimeNote,
+};
 pub use error::{Error, Result};
 pub use forecast::Forecast;
 pub use metric::{MetricRole, MetricSpec, Sample, Schema, SchemaBuilder};

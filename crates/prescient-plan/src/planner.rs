@@ -164,6 +164,7 @@ impl Planner {
             reactive_need,
             anomaly_need,
             reason,
+            regime: None,
         }
     }
 

@@ -48,6 +48,7 @@ pub(crate) fn decision(obs: &Observation<'_>, target: u32, code: ReasonCode) -> 
         reactive_need: None,
         anomaly_need: None,
         reason: Reason::new(code),
+        regime: None,
     }
 }
 

@@ -215,6 +215,7 @@ fn policies_see_nothing_from_the_future() {
                 reactive_need: None,
                 anomaly_need: None,
                 reason: prescient::Reason::new(prescient::ReasonCode::Warmup),
+                regime: None,
             };
             d.target = o.pool.desired;
             d
