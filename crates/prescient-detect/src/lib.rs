@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+mod alert;
 mod batch;
 mod calibrate;
+mod distance;
 mod ensemble;
 mod ewma;
 mod iforest;
@@ -14,9 +16,11 @@ mod residual;
 mod seasonal_median;
 mod seasons;
 mod stl;
+mod vector_monitor;
 mod zscore;
 
 pub use calibrate::TailCalibrator;
+pub use distance::RecentDistance;
 pub use ensemble::{Ensemble, combine_metrics};
 pub use ewma::Ewma;
 pub use iforest::{
@@ -37,6 +41,7 @@ pub use residual::ForecastResidual;
 pub use seasonal_median::{SeasonalMedian, SeasonalMedianParams};
 pub use seasons::{COMMON_PERIODS, PeriodSearch, Seasonality, detect_period, seasonal_strength};
 pub use stl::{Decomposition, StlResidual, StlResidualParams, decompose, stl_residual_scores};
+pub use vector_monitor::{VectorMonitor, VectorMonitorParams};
 pub use zscore::{MAD_SCALE, RobustZScore, RollingZScore};
 
 use prescient_core::{Detection, Score};

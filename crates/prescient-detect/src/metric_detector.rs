@@ -1,8 +1,10 @@
 use prescient_core::{
-    Detector, Error, Result, RingBuffer, RollingMax, Score, Severity, SeverityThresholds,
-    Timestamp, VectorDetector,
+    Detector, Error, Result, RingBuffer, Score, Severity, SeverityThresholds, Timestamp,
+    VectorDetector,
 };
 
+pub use crate::alert::Combination;
+use crate::alert::{Alerter, Tally};
 use crate::{KnnCad, PeriodSearch, RollingZScore, SeasonalMedian, TailCalibrator};
 
 /// Builds a member detector once the seasonal period is known (`None`: the series has none).
@@ -66,47 +68,6 @@ pub struct MetricDetectorParams {
     contribution_level: f64,
     thresholds: SeverityThresholds,
     combination: Combination,
-}
-
-/// How the members' calibrated scores are combined into one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Combination {
-    /// The weighted mean of the surprises `−ln(1 − s)`: members must agree for a high score.
-    #[default]
-    Mean,
-    /// The smallest tail probability, corrected for the number of members (weighted Bonferroni:
-    /// `min_i p_i · W / w_i`): one member's alarm is enough.
-    Bonferroni,
-    /// Fisher's method on the tail probabilities (the sum of the surprises against a Gamma
-    /// distribution, weights rescaled to mean one): strong evidence from one member or moderate
-    /// evidence from several.
-    Fisher,
-}
-
-/// The surprise `−ln P(G ≥ t)` of a Gamma(k, 1) variable, that is, of the sum of `k` independent
-/// unit exponentials (`P(G ≥ t) = e^(−t) Σ_{j<k} t^j / j!`).
-fn fisher_surprise(k: usize, t: f64) -> f64 {
-    if k == 0 || t.is_nan() || t <= 0.0 {
-        return 0.0;
-    }
-    // ln Σ_{j<k} t^j / j!, by a running log-sum-exp (rescaled whenever a larger term comes) so
-    // that nothing overflows and nothing is allocated.
-    let (ln_t, mut log_term) = (t.ln(), 0.0);
-    let (mut top, mut scaled) = (f64::NEG_INFINITY, 0.0);
-    for j in 0..k {
-        if j > 0 {
-            log_term += ln_t - (j as f64).ln();
-        }
-        if log_term > top {
-            scaled = scaled * (top - log_term).exp() + 1.0;
-            top = log_term;
-        } else {
-            scaled += (log_term - top).exp();
-        }
-    }
-    let log_sum = top + scaled.ln();
-    (t - log_sum).max(0.0)
 }
 
 /// How the seasonal period of the seasonal members is chosen.
@@ -301,6 +262,12 @@ impl MetricDetectorParams {
             prescient_core::check_positive("step_secs", step)?;
         }
         let calibrator = TailCalibrator::new(self.calibration_window)?;
+        let alerter = Alerter::new(
+            self.calibration_window,
+            self.alert_rate,
+            self.refractory,
+            self.thresholds,
+        )?;
         let members = self
             .scalars
             .iter()
@@ -318,10 +285,7 @@ impl MetricDetectorParams {
             pending: Vec::new(),
             period_decided: false,
             period: None,
-            combined: calibrator,
-            refractory_left: 0,
-            episode_peak: 0.0,
-            peaks: RollingMax::new(self.refractory),
+            alerter,
             params: self,
         };
         d.start_members();
@@ -500,12 +464,7 @@ pub struct MetricDetector {
     pending: Vec<(Timestamp, f64)>,
     period_decided: bool,
     period: Option<usize>,
-    combined: TailCalibrator,
-    refractory_left: usize,
-    episode_peak: f64,
-    /// The scores of the last `refractory` points that may still be the largest among them, as
-    /// `(point number, score)` with decreasing scores: the running maximum in O(1) amortised.
-    peaks: RollingMax,
+    alerter: Alerter,
 }
 
 impl std::fmt::Debug for MetricDetector {
@@ -550,10 +509,7 @@ impl MetricDetector {
         }
         // Lag features only for the multivariate members that read them.
         let lag_ready = !self.params.vectors.is_empty() && self.lag.push(x, &mut self.vector_buf);
-        let (mut w_sum, mut surprise, mut deviation, mut contributors) = (0.0, 0.0, 0.0, 0u16);
-        // For the Bonferroni rule: the largest surprise after the weighted correction.
-        let mut best = f64::NEG_INFINITY;
-        let mut count = 0usize;
+        let mut tally = Tally::default();
         for (i, m) in self.members.iter_mut().enumerate() {
             m.last = None;
             let raw = match &mut m.model {
@@ -570,59 +526,14 @@ impl MetricDetector {
                 continue;
             };
             m.last = Some(score);
-            if m.weight > 0.0 {
-                w_sum += m.weight;
-                count += 1;
-                surprise += m.weight * score.surprise();
-                best = best.max(score.surprise() + m.weight.ln());
-                deviation += m.weight * signed;
-                if score.value() >= self.params.contribution_level {
-                    contributors |= 1 << i;
-                }
-            }
+            tally.add(i, m.weight, score, signed, self.params.contribution_level);
         }
         self.track_period(ts, x);
-        if w_sum <= 0.0 {
-            return None;
-        }
-        let combined_surprise = match self.params.combination {
-            Combination::Mean => surprise / w_sum,
-            // p = min_i p_i · W / w_i, as a surprise: max_i (s_i + ln w_i) − ln W.
-            Combination::Bonferroni => (best - w_sum.ln()).max(0.0),
-            Combination::Fisher => fisher_surprise(count, surprise / w_sum * count as f64),
-        };
-        let score = Score::from_surprise(combined_surprise);
-        let tail = self.combined.tail_probability(combined_surprise);
-        self.combined.learn(combined_surprise);
-        let exceeds = tail.is_some_and(|p| p < self.params.alert_rate);
-        let in_refractory = self.refractory_left > 0;
-        self.refractory_left = self.refractory_left.saturating_sub(1);
-        let alert = exceeds && (!in_refractory || score.value() > self.episode_peak);
-        if alert {
-            self.refractory_left = self.params.refractory;
-            self.episode_peak = score.value();
-        }
-        let severity = if exceeds {
-            self.params.thresholds.classify(score).max(Severity::Low)
-        } else {
-            Severity::None
-        };
-        // The highest score of the previous `refractory` points (0 before any).
-        let previous_peak = self.peaks.max().unwrap_or(0.0);
-        self.peaks.push(score.value());
-        let episode_score = if (in_refractory && !alert) || score.value() <= previous_peak {
-            Score::ZERO
-        } else {
-            score
-        };
-        Some(Verdict {
-            score,
-            severity,
-            alert,
-            episode_score,
-            deviation: finite_or_clamped(deviation / w_sum),
-            contributors,
-        })
+        let surprise = tally.combined(self.params.combination)?;
+        Some(
+            self.alerter
+                .judge(surprise, tally.deviation(), tally.contributors()),
+        )
     }
 
     /// Forgets everything seen (the seasonal period is looked for again).
@@ -636,10 +547,7 @@ impl MetricDetector {
         self.pending.clear();
         self.period_decided = false;
         self.period = None;
-        self.combined.reset();
-        self.refractory_left = 0;
-        self.episode_peak = 0.0;
-        self.peaks.clear();
+        self.alerter.reset();
         self.start_members();
     }
 
@@ -712,16 +620,6 @@ impl MetricDetector {
                 member.model = Some(Model::Scalar(d));
             }
         }
-    }
-}
-
-/// `x` where finite, the largest finite value of its sign for an infinity, 0 for NaN (members'
-/// deviations can be as large as `f64::MAX`, so their weighted sum can overflow).
-fn finite_or_clamped(x: f64) -> f64 {
-    if x.is_nan() {
-        0.0
-    } else {
-        x.clamp(-f64::MAX, f64::MAX)
     }
 }
 
