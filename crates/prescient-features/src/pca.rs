@@ -83,8 +83,10 @@ impl PcaParams {
         if n < 2 {
             return Err(Error::NotEnoughData { needed: 2, got: n });
         }
-        let (mean, scale) = column_moments(x, n, d);
-        let zt = standardised_transposed(x, n, d, &mean, &scale);
+        let columns = column_moments(x, n, d);
+        let zt = standardised_transposed(x, n, d, &columns);
+        let mean = columns.iter().map(Column::mean).collect();
+        let scale = columns.iter().map(Column::scale).collect();
         // The covariance of the standardised rows, with scikit-learn's n − 1.
         let cov = (&zt * zt.transpose()) / (n as f64 - 1.0);
         Ok(Pca::from_covariance(cov, mean, scale, n, k))
@@ -103,12 +105,10 @@ pub struct Pca {
     d: usize,
     mean: Vec<f64>,
     scale: Vec<f64>,
+    /// `1 / scale`, so that standardising is a multiplication.
+    inv_scale: Vec<f64>,
     /// `k × d`, row-major: the components in the standardised space.
     components: Vec<f64>,
-    /// `k × d`: the components with the standardisation folded in (`component / scale`).
-    weights: Vec<f64>,
-    /// `k`: `−weights · mean`, so that a projection is one dot product per component.
-    bias: Vec<f64>,
     variance: Vec<f64>,
     total_variance: f64,
     samples: usize,
@@ -144,34 +144,30 @@ impl Pca {
             // Rounding can leave a tiny negative eigenvalue for a rank-deficient matrix.
             variance.push(eigen.eigenvalues[c].max(0.0));
         }
-        let mut pca = Pca {
+        Pca {
             d,
+            inv_scale: scale.iter().map(|s| 1.0 / s).collect(),
             mean,
             scale,
             components,
-            weights: Vec::new(),
-            bias: Vec::new(),
             variance,
             total_variance: total_variance.max(0.0),
             samples,
-        };
-        pca.fold();
-        pca
+        }
     }
 
-    /// Folds the standardisation into the projection weights.
-    fn fold(&mut self) {
-        let d = self.d;
-        self.weights = self
-            .components
-            .chunks_exact(d)
-            .flat_map(|c| c.iter().zip(&self.scale).map(|(v, s)| v / s))
-            .collect();
-        self.bias = self
-            .weights
-            .chunks_exact(d)
-            .map(|w| -w.iter().zip(&self.mean).map(|(w, m)| w * m).sum::<f64>())
-            .collect();
+    /// Writes the standardised `x` into `z[..d]`: centred, scaled, a non-finite value read as
+    /// the mean (0), and clamped to `±Z_MAX` so that no sum over it can overflow.
+    fn standardise_inplace(&self, x: &[f64], z: &mut [f64]) {
+        for (((z, x), m), is) in z.iter_mut().zip(x).zip(&self.mean).zip(&self.inv_scale) {
+            // `x − m` is finite or infinite, never NaN (both are finite), and `is` is finite and
+            // positive, so the product is never NaN either.
+            *z = if x.is_finite() {
+                ((x - m) * is).clamp(-Z_MAX, Z_MAX)
+            } else {
+                0.0
+            };
+        }
     }
 
     /// The number of features of an input vector.
@@ -232,9 +228,12 @@ impl Pca {
     }
 
     /// Writes the projection of the raw feature vector `x` (standardised with the fitted
-    /// moments) into `out[..k]`: one dot product of length `d` per component.
+    /// moments) into `out[..k]`: `d` multiplications to standardise, then one dot product of
+    /// length `d` per component.
     ///
-    /// A non-finite feature is replaced by its fitted mean, so it contributes nothing.
+    /// A non-finite feature is replaced by its fitted mean, so it contributes nothing. A
+    /// standardised value beyond ±10¹² is clamped there (no sum can overflow, so the projection
+    /// is always finite); such a vector is off every scale anyway.
     ///
     /// # Panics
     ///
@@ -242,22 +241,22 @@ impl Pca {
     pub fn project_inplace(&self, x: &[f64], out: &mut [f64]) {
         assert_eq!(x.len(), self.d, "feature vector length");
         let k = self.components();
-        let finite = x.iter().all(|v| v.is_finite());
-        for ((o, w), b) in out[..k]
+        // Fingerprints are short: a stack buffer keeps the projection free of allocation for
+        // the common sizes.
+        let mut stack = [0.0; 64];
+        let mut heap = Vec::new();
+        let z: &mut [f64] = if self.d <= stack.len() {
+            &mut stack[..self.d]
+        } else {
+            heap.resize(self.d, 0.0);
+            &mut heap
+        };
+        self.standardise_inplace(x, z);
+        for (o, c) in out[..k]
             .iter_mut()
-            .zip(self.weights.chunks_exact(self.d))
-            .zip(&self.bias)
+            .zip(self.components.chunks_exact(self.d))
         {
-            *o = if finite {
-                b + w.iter().zip(x).map(|(w, x)| w * x).sum::<f64>()
-            } else {
-                b + w
-                    .iter()
-                    .zip(x)
-                    .zip(&self.mean)
-                    .map(|((w, x), m)| w * if x.is_finite() { *x } else { *m })
-                    .sum::<f64>()
-            };
+            *o = dot(c, z);
         }
     }
 
@@ -291,7 +290,8 @@ impl Pca {
             }
         }
         for ((o, s), m) in out.iter_mut().zip(&self.scale).zip(&self.mean) {
-            *o = *o * s + m;
+            // A far-out fingerprint can overflow the original units: saturate instead.
+            *o = (*o * s + m).clamp(-f64::MAX, f64::MAX);
         }
     }
 
@@ -302,17 +302,15 @@ impl Pca {
     ///
     /// If `x.len()` is not [`Pca::features`].
     pub fn residual_sq(&self, x: &[f64]) -> f64 {
-        let f = self.project(x);
-        let total: f64 = x
-            .iter()
-            .zip(&self.mean)
-            .zip(&self.scale)
-            .map(|((x, m), s)| {
-                let z = if x.is_finite() { (x - m) / s } else { 0.0 };
-                z * z
-            })
+        let mut z = vec![0.0; self.d];
+        self.standardise_inplace(x, &mut z);
+        let total = dot(&z, &z);
+        let along: f64 = self
+            .components
+            .chunks_exact(self.d)
+            .map(|c| dot(c, &z).powi(2))
             .sum();
-        (total - f.iter().map(|v| v * v).sum::<f64>()).max(0.0)
+        (total - along).max(0.0)
     }
 
     /// Flips the sign of each component that points away from the same component of
@@ -345,7 +343,6 @@ impl Pca {
                 }
             }
         }
-        self.fold();
         signs
     }
 }
@@ -354,13 +351,71 @@ fn invalid(name: &'static str, reason: String) -> Error {
     Error::InvalidParam { name, reason }
 }
 
-/// Column means and population standard deviations (two passes, for accuracy); a column whose
-/// deviation is negligible against its magnitude gets the scale 1.
-fn column_moments(x: &[f64], n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
+/// Standardised values are clamped to this many standard deviations, so that sums of squares
+/// over any number of features stay finite.
+const Z_MAX: f64 = 1e12;
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(a, b)| a * b).sum()
+}
+
+/// One column's moments, in its own units and scaled by its largest magnitude.
+struct Column {
+    /// The largest magnitude in the column (1 for an all-zero column).
+    peak: f64,
+    /// Mean and population deviation of the column divided by `peak`.
+    scaled_mean: f64,
+    scaled_sd: f64,
+    /// Whether the column is constant up to rounding.
+    constant: bool,
+}
+
+impl Column {
+    fn mean(&self) -> f64 {
+        self.scaled_mean * self.peak
+    }
+
+    /// The population deviation, or 1 for a constant column (scikit-learn's choice).
+    fn scale(&self) -> f64 {
+        if self.constant {
+            1.0
+        } else {
+            self.scaled_sd * self.peak
+        }
+    }
+
+    /// `v` standardised without overflow: the column's values are at most 1 in magnitude once
+    /// divided by the peak, and a constant column carries nothing (0).
+    fn standardise(&self, v: f64) -> f64 {
+        if self.constant {
+            0.0
+        } else {
+            (v / self.peak - self.scaled_mean) / self.scaled_sd
+        }
+    }
+}
+
+/// Each column's mean and population standard deviation (two passes, for accuracy).
+///
+/// Each column is first divided by its largest magnitude, so that neither the sums nor the
+/// squared deviations can overflow, whatever finite values the rows hold; the population
+/// deviation is at most the largest magnitude, so it stays finite in the original units.
+fn column_moments(x: &[f64], n: usize, d: usize) -> Vec<Column> {
+    let mut peak = vec![0.0_f64; d];
+    for row in x.chunks_exact(d) {
+        for (p, v) in peak.iter_mut().zip(row) {
+            *p = p.max(v.abs());
+        }
+    }
+    for p in &mut peak {
+        if *p == 0.0 {
+            *p = 1.0;
+        }
+    }
     let mut mean = vec![0.0; d];
     for row in x.chunks_exact(d) {
-        for (m, v) in mean.iter_mut().zip(row) {
-            *m += v;
+        for ((m, v), p) in mean.iter_mut().zip(row).zip(&peak) {
+            *m += v / p;
         }
     }
     for m in &mut mean {
@@ -368,44 +423,35 @@ fn column_moments(x: &[f64], n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
     }
     let mut var = vec![0.0; d];
     for row in x.chunks_exact(d) {
-        for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
-            *s += (v - m) * (v - m);
+        for (((s, v), m), p) in var.iter_mut().zip(row).zip(&mean).zip(&peak) {
+            let e = v / p - m;
+            *s += e * e;
         }
     }
-    let scale = var
-        .iter()
-        .zip(&mean)
-        .map(|(s, m)| {
-            let sd = (s / n as f64).sqrt();
+    peak.into_iter()
+        .zip(mean)
+        .zip(var)
+        .map(|((peak, scaled_mean), s)| {
+            let scaled_sd = (s / n as f64).sqrt();
             // Below this the column is constant up to rounding: dividing by its deviation
             // would turn rounding noise into a unit-variance feature.
-            if sd > 1e-12 * m.abs().max(1e-300) && sd > 0.0 {
-                sd
-            } else {
-                1.0
+            let constant = !(scaled_sd > 1e-12 * scaled_mean.abs() && scaled_sd * peak > 1e-300);
+            Column {
+                peak,
+                scaled_mean,
+                scaled_sd,
+                constant,
             }
         })
-        .collect();
-    (mean, scale)
+        .collect()
 }
 
 /// The standardised rows as the columns of a `d × n` matrix (nalgebra is column-major, so the
 /// row-major input is already in that layout once standardised).
-fn standardised_transposed(
-    x: &[f64],
-    n: usize,
-    d: usize,
-    mean: &[f64],
-    scale: &[f64],
-) -> DMatrix<f64> {
+fn standardised_transposed(x: &[f64], n: usize, d: usize, columns: &[Column]) -> DMatrix<f64> {
     let mut z = Vec::with_capacity(n * d);
     for row in x.chunks_exact(d) {
-        z.extend(
-            row.iter()
-                .zip(mean)
-                .zip(scale)
-                .map(|((v, m), s)| (v - m) / s),
-        );
+        z.extend(row.iter().zip(columns).map(|(v, c)| c.standardise(*v)));
     }
     DMatrix::from_vec(d, n, z)
 }
@@ -433,17 +479,15 @@ mod tests {
         let mix: Vec<f64> = (0..latent * d).map(|_| normal()).collect();
         let mut x = Vec::with_capacity(n * d);
         for _ in 0..n {
-            let f: Vec<f64> = (0..latent).map(|l| normal() * (latent - l) as f64).collect();
+            let f: Vec<f64> = (0..latent)
+                .map(|l| normal() * (latent - l) as f64)
+                .collect();
             for j in 0..d {
                 let signal: f64 = (0..latent).map(|l| f[l] * mix[l * d + j]).sum();
                 x.push((signal + 0.3 * normal()) * (1.0 + j as f64) + 10.0 * j as f64);
             }
         }
         x
-    }
-
-    fn dot(a: &[f64], b: &[f64]) -> f64 {
-        a.iter().zip(b).map(|(a, b)| a * b).sum()
     }
 
     #[test]
@@ -533,7 +577,6 @@ mod tests {
                 *v = -*v;
             }
         }
-        after.fold();
         assert!(dot(after.component(0), before.component(0)) < -0.9);
         let signs = after.align_signs(&before);
         assert_eq!(signs, vec![-1.0, 1.0, -1.0]);
@@ -544,7 +587,11 @@ mod tests {
         // after the refit.
         let row = x
             .chunks_exact(d)
-            .max_by(|a, b| before.project(a)[0].abs().total_cmp(&before.project(b)[0].abs()))
+            .max_by(|a, b| {
+                before.project(a)[0]
+                    .abs()
+                    .total_cmp(&before.project(b)[0].abs())
+            })
             .unwrap();
         let (p, q) = (before.project(row), after.project(row));
         assert!(p[0] * q[0] > 0.0, "{p:?} {q:?}");
@@ -563,6 +610,24 @@ mod tests {
         assert!(p.iter().all(|v| v.is_finite()));
         // The constant feature carries no variance: the last component is it, with none.
         assert!(pca.explained_variance()[2] < 1e-12);
+    }
+
+    #[test]
+    fn extreme_finite_values_neither_overflow_nor_turn_into_nan() {
+        // Sums and squared deviations of these overflow unless the moments are scaled.
+        let wild = [1e308, -1e308, 5e-324, 0.0, 1.7e308, -3.0];
+        let x: Vec<f64> = (0..60).map(|i| wild[(i * 7 + i / 3) % wild.len()]).collect();
+        let pca = PcaParams::new(2).fit(&x, 3).unwrap();
+        assert!(pca.mean().iter().chain(pca.scale()).all(|v| v.is_finite()));
+        assert!(pca.explained_variance().iter().all(|v| v.is_finite()));
+        for row in x.chunks_exact(3).chain([[f64::MAX, -f64::MAX, 1e-300].as_slice()]) {
+            let f = pca.project(row);
+            assert!(f.iter().all(|v| v.is_finite()), "{row:?} -> {f:?}");
+            assert!(pca.residual_sq(row).is_finite());
+            let mut back = [0.0; 3];
+            pca.reconstruct_inplace(&f, &mut back);
+            assert!(back.iter().all(|v| v.is_finite()));
+        }
     }
 
     #[test]
