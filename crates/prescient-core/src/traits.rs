@@ -120,6 +120,26 @@ pub trait Forecaster: Send {
     /// [`crate::Error::NonFinite`] when `y` is NaN or infinite; the state is left as it was.
     fn update(&mut self, ts: Timestamp, y: f64) -> Result<()>;
 
+    /// How many covariates per step the model takes (0 for most models): values known at each
+    /// step besides the series itself, such as a workload fingerprint.
+    fn covariates(&self) -> usize {
+        0
+    }
+
+    /// Takes the observation `y` made at `ts` with the `covariates` of its step.
+    ///
+    /// A model that takes no covariates ignores them: the default calls
+    /// [`Forecaster::update`], so a host can feed every model the same way.
+    ///
+    /// # Errors
+    ///
+    /// As [`Forecaster::update`], and [`crate::Error::InvalidParam`] when a model that takes
+    /// covariates gets the wrong number or a non-finite one; the state is left as it was.
+    fn update_with_covariates(&mut self, ts: Timestamp, y: f64, covariates: &[f64]) -> Result<()> {
+        let _ = covariates;
+        self.update(ts, y)
+    }
+
     /// Whether the model has seen enough to forecast.
     fn is_ready(&self) -> bool;
 

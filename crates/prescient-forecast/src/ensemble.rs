@@ -485,12 +485,33 @@ impl Forecaster for Ensemble {
     ///
     /// [`Error::NonFinite`] when `y` is not finite; no member is changed then.
     fn update(&mut self, ts: Timestamp, y: f64) -> Result<()> {
+        self.update_with_covariates(ts, y, &[])
+    }
+
+    /// The most covariates a member takes.
+    fn covariates(&self) -> usize {
+        self.members
+            .iter()
+            .flatten()
+            .map(|m| m.covariates())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Each member that takes as many covariates as given gets them; the others get `y` alone.
+    /// A member that fails is dropped from the ensemble.
+    fn update_with_covariates(&mut self, ts: Timestamp, y: f64, covariates: &[f64]) -> Result<()> {
         if !y.is_finite() {
             return Err(Error::NonFinite { index: 0 });
         }
         for (slot, w) in self.members.iter_mut().zip(self.weights.iter_mut()) {
             if let Some(m) = slot {
-                if m.update(ts, y).is_err() {
+                let fed = if m.covariates() > 0 && m.covariates() == covariates.len() {
+                    m.update_with_covariates(ts, y, covariates)
+                } else {
+                    m.update(ts, y)
+                };
+                if fed.is_err() {
                     *slot = None;
                     *w = 0.0;
                 }

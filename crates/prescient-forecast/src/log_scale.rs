@@ -111,6 +111,20 @@ impl Forecaster for LogForecaster {
         Ok(())
     }
 
+    fn covariates(&self) -> usize {
+        self.inner.covariates()
+    }
+
+    fn update_with_covariates(&mut self, ts: Timestamp, y: f64, covariates: &[f64]) -> Result<()> {
+        let v = if self.log { y.ln() } else { y };
+        if !v.is_finite() {
+            return Err(Error::NonFinite { index: self.seen });
+        }
+        self.inner.update_with_covariates(ts, v, covariates)?;
+        self.seen += 1;
+        Ok(())
+    }
+
     fn is_ready(&self) -> bool {
         self.inner.is_ready()
     }

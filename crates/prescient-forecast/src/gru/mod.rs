@@ -391,21 +391,42 @@ impl GruForecaster {
     pub fn is_empty(&self) -> bool {
         self.seen == 0
     }
+}
 
-    /// Takes the observation `y` and the covariates of its position (as many as the model's
-    /// [`GruModel::covariates`]; for a model without covariates, use
-    /// [`Forecaster::update`]).
+impl Forecaster for GruForecaster {
+    fn name(&self) -> &'static str {
+        "gru"
+    }
+
+    /// Appends `y` to the input window.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NonFinite`] when `y` is not finite; [`Error::InvalidParam`] when the model
+    /// expects covariates (use [`Forecaster::update_with_covariates`]). The state is left
+    /// as it was.
+    fn update(&mut self, ts: Timestamp, y: f64) -> Result<()> {
+        if self.model.covariates() > 0 {
+            return Err(Error::InvalidParam {
+                name: "covariates",
+                reason: "the model expects covariates: use update_with_covariates".into(),
+            });
+        }
+        self.update_with_covariates(ts, y, &[])
+    }
+
+    fn covariates(&self) -> usize {
+        self.model.covariates()
+    }
+
+    /// Appends `y` and the covariates of its position (as many as the model's
+    /// [`GruModel::covariates`]) to the input window.
     ///
     /// # Errors
     ///
     /// [`Error::NonFinite`] when `y` is not finite, [`Error::InvalidParam`] when `covariates`
     /// has the wrong length or a non-finite value; the state is left as it was.
-    pub fn update_with_covariates(
-        &mut self,
-        _ts: Timestamp,
-        y: f64,
-        covariates: &[f64],
-    ) -> Result<()> {
+    fn update_with_covariates(&mut self, _ts: Timestamp, y: f64, covariates: &[f64]) -> Result<()> {
         if !y.is_finite() {
             return Err(Error::NonFinite { index: self.seen });
         }
@@ -422,29 +443,6 @@ impl GruForecaster {
         }
         self.seen = self.seen.saturating_add(1);
         Ok(())
-    }
-}
-
-impl Forecaster for GruForecaster {
-    fn name(&self) -> &'static str {
-        "gru"
-    }
-
-    /// Appends `y` to the input window.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NonFinite`] when `y` is not finite; [`Error::InvalidParam`] when the model
-    /// expects covariates (use [`GruForecaster::update_with_covariates`]). The state is left
-    /// as it was.
-    fn update(&mut self, ts: Timestamp, y: f64) -> Result<()> {
-        if self.model.covariates() > 0 {
-            return Err(Error::InvalidParam {
-                name: "covariates",
-                reason: "the model expects covariates: use update_with_covariates".into(),
-            });
-        }
-        self.update_with_covariates(ts, y, &[])
     }
 
     fn is_ready(&self) -> bool {
