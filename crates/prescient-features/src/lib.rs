@@ -1,14 +1,18 @@
 #![doc = include_str!("../README.md")]
 
 mod extremes;
+mod fingerprint;
 mod pca;
 mod rate;
 mod stats;
+mod store;
 
 pub use extremes::RollingExtremes;
+pub use fingerprint::{FingerprintParams, Fingerprinter};
 pub use pca::{Pca, PcaParams};
 pub use rate::RateOfChange;
 pub use stats::RollingStats;
+pub use store::{FingerprintStore, Neighbour, Observed, StoreParams};
 
 use prescient_core::{Error, Result};
 
