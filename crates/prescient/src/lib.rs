@@ -6,6 +6,7 @@ mod error;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 mod readme {}
+pub mod regime;
 mod scaler;
 
 pub use error::{Error, Result};
