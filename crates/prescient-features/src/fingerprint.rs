@@ -171,7 +171,7 @@ impl Default for FingerprintParams {
 /// The history holds one vector in `keep_every` ticks (vectors with a non-finite value are not
 /// kept). The model is fitted once `min_rows` are held, refitted each time the history doubles,
 /// and then every `refit_every` ticks. A refit is sign-aligned with the fit it replaces
-/// ([`Pca::align_signs`]), and the replaced fit stays available ([`Fingerprinter::previous_fit`])
+/// ([`Pca::align_to`]: matching components keep their place and sign), and the replaced fit stays available ([`Fingerprinter::previous_fit`])
 /// so that stored fingerprints can be carried into the new basis
 /// ([`FingerprintStore::rebase`](crate::FingerprintStore::rebase)).
 ///
@@ -330,7 +330,7 @@ impl Fingerprinter {
             return false;
         };
         if let Some(old) = &self.pca {
-            fitted.align_signs(old);
+            fitted.align_to(old);
         }
         self.previous = self.pca.replace(fitted);
         self.rows_at_fit = self.rows();

@@ -97,8 +97,8 @@ impl PcaParams {
 ///
 /// Components are unit vectors in the standardised space, ordered by decreasing variance, each
 /// with a fixed sign: its largest loading (in absolute value) is positive, so a refit on the
-/// same data gives the same components; [`Pca::align_signs`] makes a refit agree with an
-/// earlier fit instead.
+/// same data gives the same components; [`Pca::align_to`] makes a refit agree with an earlier
+/// fit instead (the same order and signs of matching components).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Pca {
@@ -313,36 +313,50 @@ impl Pca {
         (total - along).max(0.0)
     }
 
-    /// Flips the sign of each component that points away from the same component of
-    /// `previous` (a negative dot product), so that fingerprints before and after a refit stay
-    /// comparable. Returns the signs applied (+1 or −1 per component).
+    /// Matches each component with the component of `previous` it is closest to (the largest
+    /// |cosine|, greedily, largest first), puts it in that component's place and flips its sign
+    /// if it points away, so that fingerprints before and after a refit stay comparable: a
+    /// refit that swaps two components of similar variance, or flips one, does not swap or flip
+    /// the fingerprint's coordinates. Returns the signs applied (+1 or −1 per component, in the
+    /// new order).
     ///
-    /// Only components present in both fits with the same number of features are compared;
-    /// the others keep their own convention.
-    pub fn align_signs(&mut self, previous: &Pca) -> Vec<f64> {
-        let mut signs = vec![1.0; self.components()];
-        if previous.d != self.d {
+    /// After this the components are in `previous`' order, not necessarily by decreasing
+    /// variance; [`Pca::explained_variance`] follows them. Fits with another number of
+    /// features, or of components, are left as they are.
+    pub fn align_to(&mut self, previous: &Pca) -> Vec<f64> {
+        let k = self.components();
+        let mut signs = vec![1.0; k];
+        if previous.d != self.d || previous.components() != k {
             return signs;
         }
         let d = self.d;
-        for (i, sign) in signs
-            .iter_mut()
-            .enumerate()
-            .take(previous.components().min(self.components()))
-        {
-            let dot: f64 = self
-                .component(i)
-                .iter()
-                .zip(previous.component(i))
-                .map(|(a, b)| a * b)
-                .sum();
-            if dot < 0.0 {
-                *sign = -1.0;
-                for v in &mut self.components[i * d..(i + 1) * d] {
-                    *v = -*v;
-                }
+        // cos[i][j]: new component i against previous component j.
+        let cos: Vec<f64> = (0..k)
+            .flat_map(|i| (0..k).map(move |j| (i, j)))
+            .map(|(i, j)| dot(self.component(i), previous.component(j)))
+            .collect();
+        let mut order: Vec<usize> = (0..k * k).collect();
+        // Largest |cosine| first; ties by position, so the matching is deterministic.
+        order.sort_by(|&a, &b| cos[b].abs().total_cmp(&cos[a].abs()).then(a.cmp(&b)));
+        let mut source_of = vec![usize::MAX; k];
+        let mut used = vec![false; k];
+        for at in order {
+            let (i, j) = (at / k, at % k);
+            if used[i] || source_of[j] != usize::MAX {
+                continue;
             }
+            used[i] = true;
+            source_of[j] = i;
+            signs[j] = if cos[at] < 0.0 { -1.0 } else { 1.0 };
         }
+        let mut components = Vec::with_capacity(k * d);
+        let mut variance = Vec::with_capacity(k);
+        for (j, &i) in source_of.iter().enumerate() {
+            components.extend(self.component(i).iter().map(|v| signs[j] * v));
+            variance.push(self.variance[i]);
+        }
+        self.components = components;
+        self.variance = variance;
         signs
     }
 }
@@ -565,24 +579,33 @@ mod tests {
     }
 
     #[test]
-    fn align_signs_follows_the_previous_fit() {
+    fn align_to_follows_the_previous_fit() {
         let d = 6;
         let x = rows(400, d, 3, 6);
         let before = PcaParams::new(3).fit(&x, d).unwrap();
         // A refit on the later half of the data, with its first and third components flipped
-        // as another sign convention (or another solver) could return them.
+        // and its first two swapped, as another solver (or a close pair of variances) could
+        // return them.
         let mut after = PcaParams::new(3).fit(&x[200 * d..], d).unwrap();
         for i in [0, 2] {
             for v in &mut after.components[i * d..(i + 1) * d] {
                 *v = -*v;
             }
         }
-        assert!(dot(after.component(0), before.component(0)) < -0.9);
-        let signs = after.align_signs(&before);
+        after.components[..2 * d].rotate_left(d);
+        after.variance.swap(0, 1);
+        assert!(dot(after.component(1), before.component(0)) < -0.9);
+        let variance = after.explained_variance().to_vec();
+        let signs = after.align_to(&before);
         assert_eq!(signs, vec![-1.0, 1.0, -1.0]);
         for i in 0..3 {
-            assert!(dot(after.component(i), before.component(i)) > 0.0, "{i}");
+            assert!(dot(after.component(i), before.component(i)) > 0.9, "{i}");
         }
+        // The variances moved with their components.
+        assert_eq!(
+            after.explained_variance(),
+            [variance[1], variance[0], variance[2]]
+        );
         // The fingerprints of a row far out along the first component agree in sign before and
         // after the refit.
         let row = x
@@ -595,6 +618,16 @@ mod tests {
             .unwrap();
         let (p, q) = (before.project(row), after.project(row));
         assert!(p[0] * q[0] > 0.0, "{p:?} {q:?}");
+    }
+
+    #[test]
+    fn align_to_a_fit_of_another_shape_changes_nothing() {
+        let x = rows(200, 5, 2, 9);
+        let a = PcaParams::new(2).fit(&x, 5).unwrap();
+        let mut b = PcaParams::new(3).fit(&x, 5).unwrap();
+        let before = b.clone();
+        assert_eq!(b.align_to(&a), vec![1.0; 3]);
+        assert_eq!(b, before);
     }
 
     #[test]
@@ -616,11 +649,16 @@ mod tests {
     fn extreme_finite_values_neither_overflow_nor_turn_into_nan() {
         // Sums and squared deviations of these overflow unless the moments are scaled.
         let wild = [1e308, -1e308, 5e-324, 0.0, 1.7e308, -3.0];
-        let x: Vec<f64> = (0..60).map(|i| wild[(i * 7 + i / 3) % wild.len()]).collect();
+        let x: Vec<f64> = (0..60)
+            .map(|i| wild[(i * 7 + i / 3) % wild.len()])
+            .collect();
         let pca = PcaParams::new(2).fit(&x, 3).unwrap();
         assert!(pca.mean().iter().chain(pca.scale()).all(|v| v.is_finite()));
         assert!(pca.explained_variance().iter().all(|v| v.is_finite()));
-        for row in x.chunks_exact(3).chain([[f64::MAX, -f64::MAX, 1e-300].as_slice()]) {
+        for row in x
+            .chunks_exact(3)
+            .chain([[f64::MAX, -f64::MAX, 1e-300].as_slice()])
+        {
             let f = pca.project(row);
             assert!(f.iter().all(|v| v.is_finite()), "{row:?} -> {f:?}");
             assert!(pca.residual_sq(row).is_finite());
