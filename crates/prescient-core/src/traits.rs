@@ -230,6 +230,12 @@ impl<T: Forecaster + ?Sized> Forecaster for Box<T> {
     fn update(&mut self, ts: Timestamp, y: f64) -> Result<()> {
         (**self).update(ts, y)
     }
+    fn covariates(&self) -> usize {
+        (**self).covariates()
+    }
+    fn update_with_covariates(&mut self, ts: Timestamp, y: f64, covariates: &[f64]) -> Result<()> {
+        (**self).update_with_covariates(ts, y, covariates)
+    }
     fn is_ready(&self) -> bool {
         (**self).is_ready()
     }
