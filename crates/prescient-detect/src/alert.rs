@@ -21,18 +21,24 @@ pub(crate) struct Alerter {
 }
 
 impl Alerter {
-    /// The caller has checked `alert_rate`; `calibration_window` is checked here.
+    /// The caller has checked `alert_rate`; `calibration_window` and `warmup` (the combined
+    /// surprises held before any alert, the calibrator's default when `None`) are checked here.
     pub(crate) fn new(
         calibration_window: usize,
         alert_rate: f64,
         refractory: usize,
         thresholds: SeverityThresholds,
+        warmup: Option<usize>,
     ) -> Result<Self> {
+        let mut combined = TailCalibrator::new(calibration_window)?;
+        if let Some(points) = warmup {
+            combined = combined.min_points(points)?;
+        }
         Ok(Alerter {
             alert_rate,
             refractory,
             thresholds,
-            combined: TailCalibrator::new(calibration_window)?,
+            combined,
             refractory_left: 0,
             episode_peak: 0.0,
             peaks: RollingMax::new(refractory),

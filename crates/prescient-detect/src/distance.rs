@@ -1,7 +1,7 @@
 //! How far a vector is from the recent ones: a z-score per coordinate, combined.
 
 use prescient_core::{Detection, Error, Result, RollingMoments, Score, Timestamp, VectorDetector};
-use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::distribution::{ChiSquared, ContinuousCDF, Normal};
 
 use crate::floored_std;
 
@@ -38,6 +38,20 @@ use crate::floored_std;
 pub struct RecentDistance {
     moments: Vec<RollingMoments>,
     min_points: usize,
+    norm: DistanceNorm,
+}
+
+/// How [`RecentDistance`] combines the coordinates' z-scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum DistanceNorm {
+    /// The root mean square, calibrated by the chi-square distribution: the most power against
+    /// a shift spread over many coordinates.
+    #[default]
+    Rms,
+    /// The largest |z|, calibrated as the largest of `dim` independent normals: the most power
+    /// against a shift of one coordinate, which the mean square would dilute by the others.
+    Max,
 }
 
 impl RecentDistance {
@@ -62,7 +76,15 @@ impl RecentDistance {
         Ok(RecentDistance {
             moments: (0..dim).map(|_| RollingMoments::new(window)).collect(),
             min_points: (window / 4).max(10).min(window),
+            norm: DistanceNorm::Rms,
         })
+    }
+
+    /// The same detector, combining the coordinates by `norm` (default
+    /// [`DistanceNorm::Rms`]).
+    pub fn norm(mut self, norm: DistanceNorm) -> Self {
+        self.norm = norm;
+        self
     }
 }
 
@@ -87,28 +109,36 @@ impl VectorDetector for RecentDistance {
         }
         let ready = self.moments[0].len() >= self.min_points;
         let out = ready.then(|| {
-            let sum_sq: f64 = self
-                .moments
-                .iter()
-                .zip(x)
-                .map(|(m, v)| {
-                    let z = (v - m.mean()) / floored_std(m.std(), m.mean());
-                    // A coordinate standardised beyond 1e150 is as surprising as it gets; the
-                    // cap keeps the sum of squares finite.
-                    let z = if z.is_finite() {
-                        z.clamp(-1e150, 1e150)
-                    } else {
-                        1e150
-                    };
-                    z * z
-                })
-                .sum();
+            let z = self.moments.iter().zip(x).map(|(m, v)| {
+                let z = (v - m.mean()) / floored_std(m.std(), m.mean());
+                // A coordinate standardised beyond 1e150 is as surprising as it gets; the cap
+                // keeps the sum of squares finite.
+                if z.is_finite() {
+                    z.clamp(-1e150, 1e150)
+                } else {
+                    1e150
+                }
+            });
             let dim = self.moments.len() as f64;
-            let rms = (sum_sq / dim).sqrt().min(f64::MAX);
-            let score = ChiSquared::new(dim).map_or(0.0, |c| c.cdf(sum_sq.min(f64::MAX)));
-            Detection {
-                score: Score::new(score),
-                deviation: rms,
+            match self.norm {
+                DistanceNorm::Rms => {
+                    let sum_sq: f64 = z.map(|z| z * z).sum();
+                    let rms = (sum_sq / dim).sqrt().min(f64::MAX);
+                    let score = ChiSquared::new(dim).map_or(0.0, |c| c.cdf(sum_sq.min(f64::MAX)));
+                    Detection {
+                        score: Score::new(score),
+                        deviation: rms,
+                    }
+                }
+                DistanceNorm::Max => {
+                    let largest = z.map(f64::abs).fold(0.0, f64::max);
+                    // P(max |z| < m) = (1 − 2 Φ(−m))^dim for independent normal coordinates.
+                    let inside = (1.0 - 2.0 * Normal::standard().cdf(-largest)).clamp(0.0, 1.0);
+                    Detection {
+                        score: Score::new(inside.powf(dim)),
+                        deviation: largest,
+                    }
+                }
             }
         });
         for (m, &v) in self.moments.iter_mut().zip(x) {
@@ -129,6 +159,34 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn max_norm_sees_one_coordinate_that_rms_dilutes() {
+        let mut rms = RecentDistance::new(8, 200).unwrap();
+        let mut max = RecentDistance::new(8, 200).unwrap().norm(DistanceNorm::Max);
+        for i in 0..200 {
+            let x: Vec<f64> = (0..8)
+                .map(|j| ((i * 7 + j * 13) % 11) as f64 / 11.0)
+                .collect();
+            rms.update(Timestamp::from_secs(i as i64), &x).unwrap();
+            max.update(Timestamp::from_secs(i as i64), &x).unwrap();
+        }
+        // One coordinate 6 standard deviations out, the others at their means.
+        let mut x = vec![5.0 / 11.0; 8];
+        x[3] += 6.0 * 0.29;
+        let (r, m) = (
+            rms.update(Timestamp::from_secs(200), &x).unwrap().unwrap(),
+            max.update(Timestamp::from_secs(200), &x).unwrap().unwrap(),
+        );
+        assert!(
+            m.deviation > 5.0 && m.deviation > 2.0 * r.deviation,
+            "{m:?} {r:?}"
+        );
+        assert!(
+            m.score.value() > 0.9999 && m.score.value() > r.score.value(),
+            "{m:?} {r:?}"
+        );
+    }
 
     #[test]
     fn settings_are_checked() {

@@ -20,7 +20,7 @@ mod vector_monitor;
 mod zscore;
 
 pub use calibrate::TailCalibrator;
-pub use distance::RecentDistance;
+pub use distance::{DistanceNorm, RecentDistance};
 pub use ensemble::{Ensemble, combine_metrics};
 pub use ewma::Ewma;
 pub use iforest::{

@@ -267,6 +267,7 @@ impl MetricDetectorParams {
             self.alert_rate,
             self.refractory,
             self.thresholds,
+            None,
         )?;
         let members = self
             .scalars

@@ -16,6 +16,7 @@ pub struct VectorMonitorParams {
     contribution_level: f64,
     thresholds: SeverityThresholds,
     combination: Combination,
+    warmup: Option<usize>,
 }
 
 impl std::fmt::Debug for VectorMonitorParams {
@@ -31,6 +32,7 @@ impl std::fmt::Debug for VectorMonitorParams {
             .field("contribution_level", &self.contribution_level)
             .field("thresholds", &self.thresholds)
             .field("combination", &self.combination)
+            .field("warmup", &self.warmup)
             .finish()
     }
 }
@@ -48,6 +50,7 @@ impl VectorMonitorParams {
             contribution_level: 0.99,
             thresholds: SeverityThresholds::default(),
             combination: Combination::default(),
+            warmup: None,
         }
     }
 
@@ -87,6 +90,14 @@ impl VectorMonitorParams {
         self
     }
 
+    /// Sets how many combined scores are held before the first alert (default 30, as
+    /// [`TailCalibrator`]'s): the alert threshold is a tail quantile of their history, which a
+    /// few dozen points estimate poorly when the target rate is small.
+    pub fn warmup(mut self, points: usize) -> Self {
+        self.warmup = Some(points);
+        self
+    }
+
     /// Sets how the members' scores are combined.
     pub fn combination(mut self, combination: Combination) -> Self {
         self.combination = combination;
@@ -100,7 +111,8 @@ impl VectorMonitorParams {
     /// [`Error::InvalidParam`] for a `dim` of 0, no members or more than [`MAX_MEMBERS`], a
     /// weight that is negative or not finite, all weights zero, a member whose factory builds
     /// nothing or builds for another dimension, an alert rate outside `(0, 0.5)`, a contribution
-    /// level outside `(0, 1)` or a calibration window below 20.
+    /// level outside `(0, 1)`, a calibration window below 20, or a warm-up outside
+    /// `[10, calibration_window]`.
     pub fn build(self, dim: usize) -> Result<VectorMonitor> {
         let invalid = |name, reason: String| Err(Error::InvalidParam { name, reason });
         if dim == 0 {
@@ -138,6 +150,14 @@ impl VectorMonitorParams {
                 format!("must be in (0, 1), got {}", self.contribution_level),
             );
         }
+        if let Some(w) = self.warmup {
+            if w < 10 || w > self.calibration_window {
+                return invalid(
+                    "warmup",
+                    format!("must be in [10, {}], got {w}", self.calibration_window),
+                );
+            }
+        }
         let calibrator = TailCalibrator::new(self.calibration_window)?;
         let mut members = Vec::with_capacity(n);
         for (name, weight, factory) in &self.members {
@@ -162,6 +182,7 @@ impl VectorMonitorParams {
                 self.alert_rate,
                 self.refractory,
                 self.thresholds,
+                self.warmup,
             )?,
             members,
             params: self,
@@ -275,6 +296,40 @@ impl VectorMonitor {
             .map(|s| self.alerter.judge(s, 0.0, tally.contributors())))
     }
 
+    /// Forgets what the members' models learned, keeping their calibration and the alert
+    /// history: for a caller whose vectors change basis (a refitted fingerprint), followed by
+    /// [`VectorMonitor::learn`] on recent vectors expressed in the new basis.
+    pub fn reset_models(&mut self) {
+        for m in &mut self.members {
+            m.model.reset();
+            m.last = None;
+        }
+    }
+
+    /// Lets the members' models learn `x` without scoring it: no calibrator, alert or episode
+    /// changes. A vector with a non-finite value is skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::SchemaMismatch`] when `x` does not have [`VectorMonitor::dim`] values; nothing
+    /// changes.
+    pub fn learn(&mut self, ts: Timestamp, x: &[f64]) -> Result<()> {
+        if x.len() != self.dim {
+            return Err(Error::SchemaMismatch {
+                expected: self.dim,
+                got: x.len(),
+            });
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Ok(());
+        }
+        for m in &mut self.members {
+            // The dimension was checked above and at build, so a member cannot fail here.
+            let _ = m.model.update(ts, x);
+        }
+        Ok(())
+    }
+
     /// Forgets everything seen.
     pub fn reset(&mut self) {
         for m in &mut self.members {
@@ -327,6 +382,9 @@ mod tests {
         assert!(one().alert_rate(0.5).build(2).is_err());
         assert!(one().contribution_level(0.0).build(2).is_err());
         assert!(one().calibration_window(5).build(2).is_err());
+        assert!(one().warmup(9).build(2).is_err());
+        assert!(one().calibration_window(100).warmup(101).build(2).is_err());
+        assert!(one().calibration_window(100).warmup(100).build(2).is_ok());
         assert!(
             VectorMonitorParams::empty()
                 .member("d", 0.0, distance(10))
@@ -413,6 +471,38 @@ mod tests {
         assert_eq!(first, run(&mut build()));
         a.reset();
         assert_eq!(first, run(&mut a));
+    }
+
+    #[test]
+    fn relearning_after_reset_models_keeps_the_calibration() {
+        let build = || {
+            VectorMonitorParams::empty()
+                .member("distance", 1.0, distance(60))
+                .build(3)
+                .unwrap()
+        };
+        let mut m = build();
+        for i in 0..600 {
+            m.update(Timestamp::from_secs(15 * i), &ordinary(i))
+                .unwrap();
+        }
+        // Replaying the last 60 vectors into fresh models gives the models the state they had:
+        // the next verdict is the one an untouched monitor gives.
+        let mut replayed = build();
+        for i in 0..600 {
+            replayed
+                .update(Timestamp::from_secs(15 * i), &ordinary(i))
+                .unwrap();
+        }
+        replayed.reset_models();
+        for i in 540..600 {
+            replayed
+                .learn(Timestamp::from_secs(15 * i), &ordinary(i))
+                .unwrap();
+        }
+        let next = |m: &mut VectorMonitor| m.update(Timestamp::from_secs(9_000), &ordinary(600));
+        assert_eq!(next(&mut replayed).unwrap(), next(&mut m).unwrap());
+        assert!(replayed.learn(Timestamp::EPOCH, &[1.0]).is_err());
     }
 
     proptest! {
