@@ -17,12 +17,14 @@
 //! identical output on every platform.
 
 mod anomaly;
+mod mix;
 mod params;
 mod rng;
 mod service;
 mod workload;
 
 pub use anomaly::{Anomaly, AnomalyKind, Burst, RegimeChange};
+pub use mix::{MixChange, MixParams, MixWorkload, RequestClass, generate_mix};
 pub use params::{MAX_POINTS, WorkloadParams};
 pub use service::{ServiceMetrics, ServiceModel};
 pub use workload::{Workload, generate};

@@ -17,6 +17,8 @@ pub(crate) enum Stream {
     Anomalies = 5,
     Preset = 6,
     Service = 7,
+    Mix = 8,
+    MixNoise = 9,
 }
 
 /// A seeded random source with a cached second Box–Muller normal.

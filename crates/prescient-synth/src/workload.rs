@@ -356,7 +356,7 @@ fn add_ramp(d: &mut [f64], step: f64, offset: f64, ramp: f64, g: f64) {
 }
 
 /// 0 at 0, 1 at 1, with zero slope at both ends.
-fn raised_cosine(x: f64) -> f64 {
+pub(crate) fn raised_cosine(x: f64) -> f64 {
     0.5 * (1.0 - (PI * x.clamp(0.0, 1.0)).cos())
 }
 
