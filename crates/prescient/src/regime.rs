@@ -1,16 +1,20 @@
 //! The workload's regime: its fingerprint, how far that is from recent history, and when the
 //! workload last looked like this.
 
-use prescient_core::{RegimeMatch, RegimeNote, SeverityThresholds, Timestamp};
+use prescient_core::{RegimeMatch, RegimeNote, RingBuffer, SeverityThresholds, Timestamp};
 use prescient_detect::{
-    RecentDistance, StreamingIsolationForest, StreamingOneClassSvm, VectorMonitor,
-    VectorMonitorParams,
+    DistanceNorm, RecentDistance, StreamingIsolationForest, StreamingOneClassSvm, VectorMonitor,
+    VectorMonitorParams, Verdict,
 };
 use prescient_features::{
     FingerprintParams, FingerprintStore, Fingerprinter, Observed, StoreParams,
 };
 
 use crate::Result;
+
+/// At least this many recent feature vectors are replayed into the regime detectors after a
+/// refit: the isolation forest's first fit needs 256.
+const REPLAY_MIN: usize = 256;
 
 /// A detector of the regime monitor, over the fingerprint vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,8 +33,8 @@ pub enum RegimeDetector {
 ///
 /// The defaults suit 15 s ticks: a 4-dimensional fingerprint (see [`FingerprintParams`]), the
 /// distance against the last hour and an isolation forest over the last 2,048 ticks (8.5 h),
-/// their scores calibrated over 3,000 ticks, an alert rate of 10⁻³ per tick, a fingerprint
-/// stored every 5 minutes for two weeks.
+/// their scores calibrated over 3,000 ticks, alerts after a warm-up of 1,000 ticks at a target
+/// rate of 10⁻⁴ per tick, a fingerprint stored every 5 minutes for two weeks.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct RegimeParams {
@@ -38,7 +42,9 @@ pub struct RegimeParams {
     store: StoreParams,
     detectors: Vec<RegimeDetector>,
     distance_window: usize,
+    distance_norm: DistanceNorm,
     calibration_window: usize,
+    warmup: usize,
     alert_rate: f64,
     refractory: usize,
     thresholds: SeverityThresholds,
@@ -52,8 +58,10 @@ impl Default for RegimeParams {
             store: StoreParams::default(),
             detectors: vec![RegimeDetector::Distance, RegimeDetector::IsolationForest],
             distance_window: 240,
+            distance_norm: DistanceNorm::Rms,
             calibration_window: 3000,
-            alert_rate: 1e-3,
+            warmup: 1000,
+            alert_rate: 1e-4,
             refractory: 240,
             thresholds: SeverityThresholds::default(),
             seed: 0x5eed,
@@ -86,13 +94,29 @@ impl RegimeParams {
         self
     }
 
+    /// How the distance detector combines its coordinates (default [`DistanceNorm::Rms`]).
+    pub fn distance_norm(mut self, norm: DistanceNorm) -> Self {
+        self.distance_norm = norm;
+        self
+    }
+
     /// The calibration history of the detectors' scores, in ticks (default 3,000).
     pub fn calibration_window(mut self, ticks: usize) -> Self {
         self.calibration_window = ticks;
         self
     }
 
-    /// The target alert rate per tick on an ordinary workload (default 10⁻³).
+    /// How many of the detectors' combined scores are held before the first alert (default
+    /// 1,000 ticks, about 4 hours): the alert threshold is a far tail quantile of their
+    /// history, which a few dozen points cannot estimate.
+    pub fn warmup(mut self, ticks: usize) -> Self {
+        self.warmup = ticks;
+        self
+    }
+
+    /// The target alert rate per tick on an ordinary workload (default 10⁻⁴: at 15 s ticks,
+    /// about one alert every three days on a workload that does not change, since a regime
+    /// change is rare and persistent, not a passing spike).
     pub fn alert_rate(mut self, rate: f64) -> Self {
         self.alert_rate = rate;
         self
@@ -122,6 +146,11 @@ impl RegimeParams {
         self.fingerprint.components()
     }
 
+    /// The target alert rate per tick.
+    pub fn target_alert_rate(&self) -> f64 {
+        self.alert_rate
+    }
+
     /// A monitor for feature vectors of `features` values, storing `resources` resource values
     /// with each fingerprint.
     ///
@@ -136,9 +165,10 @@ impl RegimeParams {
         let mut monitor = VectorMonitorParams::empty()
             .calibration_window(self.calibration_window)
             .alert_rate(self.alert_rate)
+            .warmup(self.warmup)
             .refractory(self.refractory)
             .thresholds(self.thresholds);
-        let (window, seed) = (self.distance_window, self.seed);
+        let (window, norm, seed) = (self.distance_window, self.distance_norm, self.seed);
         for d in &self.detectors {
             monitor = match d {
                 RegimeDetector::Distance => monitor.member(
@@ -147,7 +177,7 @@ impl RegimeParams {
                     Box::new(move |dim| {
                         RecentDistance::new(dim, window)
                             .ok()
-                            .map(|d| Box::new(d) as _)
+                            .map(|d| Box::new(d.norm(norm)) as _)
                     }),
                 ),
                 RegimeDetector::IsolationForest => monitor.member(
@@ -175,12 +205,16 @@ impl RegimeParams {
             };
         }
         let monitor = monitor.build(k + 1)?;
+        // Enough recent vectors to refill the distance's window and fit a first forest.
+        let replay = self.distance_window.max(REPLAY_MIN);
         Ok(RegimeMonitor {
             fingerprinter,
             store,
             monitor,
+            recent: RingBuffer::new(replay),
             vector: vec![0.0; k + 1],
             last: None,
+            verdict: None,
         })
     }
 }
@@ -205,8 +239,10 @@ impl RegimeParams {
 /// let seen = Observed { workers: 4, needed: Some(4) };
 /// let mut note = None;
 /// for i in 0..600 {
-///     let s = (i as f64 / 40.0).sin();
-///     note = m.update(Timestamp::from_secs(15 * i), &[s, 2.0 * s, 1.0 - s], seen, &[])?;
+///     let (ts, s) = (Timestamp::from_secs(15 * i), (i as f64 / 40.0).sin());
+///     note = m.update(ts, &[s, 2.0 * s, 1.0 - s])?;
+///     // What the platform ran and needed at this moment, once known.
+///     m.record(ts, seen, &[])?;
 /// }
 /// let note = note.expect("fitted and warmed up");
 /// assert!(note.nearest.is_some());
@@ -218,8 +254,11 @@ pub struct RegimeMonitor {
     fingerprinter: Fingerprinter,
     store: FingerprintStore,
     monitor: VectorMonitor,
+    /// The latest feature vectors, replayed into the detectors in the new basis after a refit.
+    recent: RingBuffer<(Timestamp, Vec<f64>)>,
     vector: Vec<f64>,
     last: Option<RegimeNote>,
+    verdict: Option<Verdict>,
 }
 
 impl RegimeMonitor {
@@ -243,38 +282,38 @@ impl RegimeMonitor {
         self.last.as_ref()
     }
 
+    /// The regime detectors' full verdict on the last update (with the deduplicated episode
+    /// score and the contributing detectors), once they have warmed up.
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.verdict.as_ref()
+    }
+
+    /// The names of the regime detectors, in the order of [`Verdict::contributors`]' bits.
+    pub fn detector_names(&self) -> Vec<&'static str> {
+        self.monitor.member_names()
+    }
+
     /// The vector the detectors saw at the last update (whitened fingerprint, then
     /// `ln(1 + SPE)`); zeros before the first fit.
     pub fn detector_input(&self) -> &[f64] {
         &self.vector
     }
 
-    /// Takes the feature vector observed at `ts`, with what the platform `observed` and the
-    /// `resources` in use, and says where the workload stands: `None` until the fingerprint is
-    /// fitted and the detectors have warmed up.
+    /// Takes the feature vector observed at `ts` and says where the workload stands: `None`
+    /// until the fingerprint is fitted and the detectors have warmed up.
+    ///
+    /// The nearest earlier moment is looked up among what [`RegimeMonitor::record`] stored;
+    /// call that once the tick's outcome is known, so the store learns this moment too.
     ///
     /// # Errors
     ///
-    /// [`prescient_core::Error::SchemaMismatch`] when `features` or `resources` has the wrong
-    /// length; nothing changes.
-    pub fn update(
-        &mut self,
-        ts: Timestamp,
-        features: &[f64],
-        observed: Observed,
-        resources: &[f64],
-    ) -> Result<Option<RegimeNote>> {
+    /// [`prescient_core::Error::SchemaMismatch`] when `features` has the wrong length; nothing
+    /// changes.
+    pub fn update(&mut self, ts: Timestamp, features: &[f64]) -> Result<Option<RegimeNote>> {
         if features.len() != self.fingerprinter.features() {
             return Err(prescient_core::Error::SchemaMismatch {
                 expected: self.fingerprinter.features(),
                 got: features.len(),
-            }
-            .into());
-        }
-        if resources.len() != self.store_resources() {
-            return Err(prescient_core::Error::SchemaMismatch {
-                expected: self.store_resources(),
-                got: resources.len(),
             }
             .into());
         }
@@ -286,17 +325,16 @@ impl RegimeMonitor {
                 // Both fits have the store's dimension and the same features.
                 self.store.rebase(from, to)?;
             }
+            self.replay();
         }
-        let (Some(f), Some(pca)) = (self.fingerprinter.fingerprint(), self.fingerprinter.pca())
-        else {
+        self.recent.push((ts, features.to_vec()));
+        let Some(pca) = self.fingerprinter.pca() else {
             self.last = None;
+            self.verdict = None;
             return Ok(None);
         };
-        let k = f.len();
-        for ((v, f), var) in self.vector.iter_mut().zip(f).zip(pca.explained_variance()) {
-            *v = if *var > 0.0 { f / var.sqrt() } else { 0.0 };
-        }
-        self.vector[k] = self.fingerprinter.spe().ln_1p();
+        let f = self.fingerprinter.fingerprint().unwrap_or_default();
+        detector_input(pca, f, self.fingerprinter.spe(), &mut self.vector);
         let nearest = self
             .store
             .nearest(f, ts, 1)
@@ -308,10 +346,8 @@ impl RegimeMonitor {
                 workers: n.observed.workers,
                 needed: n.observed.needed,
             });
-        // A timestamp not after the store's newest entry is an error of the store only: the
-        // fingerprint is still reported.
-        let _ = self.store.insert(ts, f, observed, resources);
         let verdict = self.monitor.update(ts, &self.vector)?;
+        self.verdict = verdict;
         self.last = verdict.map(|v| RegimeNote {
             score: v.score,
             severity: v.severity,
@@ -321,8 +357,54 @@ impl RegimeMonitor {
         Ok(self.last)
     }
 
-    fn store_resources(&self) -> usize {
-        self.store.resources()
+    /// After a refit, the detectors' models start over on the recent feature vectors expressed
+    /// in the new basis, so that a refit is not taken for a change of regime: without this, a
+    /// detector that compares the fingerprint with its recent values would see every refit
+    /// as a jump. Their calibration and alert history are kept.
+    fn replay(&mut self) {
+        let Some(pca) = self.fingerprinter.pca() else {
+            return;
+        };
+        self.monitor.reset_models();
+        let k = pca.components();
+        let mut f = vec![0.0; k];
+        let mut input = vec![0.0; k + 1];
+        for (ts, x) in self.recent.iter() {
+            pca.project_inplace(x, &mut f);
+            detector_input(pca, &f, pca.residual_sq(x), &mut input);
+            // The vectors have the monitor's dimension.
+            let _ = self.monitor.learn(*ts, &input);
+        }
+    }
+
+    /// Stores the fingerprint of the last [`RegimeMonitor::update`] (made at `ts`) with what
+    /// the platform `observed` and the `resources` in use then. Returns whether it was stored:
+    /// not before the first fit, nor sooner than the store's interval after its newest entry.
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::SchemaMismatch`] when `resources` has the wrong length, and
+    /// [`prescient_core::Error::OutOfOrder`] when `ts` is before the store's newest entry;
+    /// nothing changes.
+    pub fn record(&mut self, ts: Timestamp, observed: Observed, resources: &[f64]) -> Result<bool> {
+        let Some(f) = self.fingerprinter.fingerprint() else {
+            if resources.len() != self.store.resources() {
+                return Err(prescient_core::Error::SchemaMismatch {
+                    expected: self.store.resources(),
+                    got: resources.len(),
+                }
+                .into());
+            }
+            return Ok(false);
+        };
+        Ok(self.store.insert(ts, f, observed, resources)?)
+    }
+
+    /// The fingerprint of the last update with each component divided by its standard
+    /// deviation over the fit (unit variance on the history), or zeros before the first fit:
+    /// the covariates a forecaster gets from the [`Scaler`](crate::Scaler).
+    pub fn covariates(&self) -> &[f64] {
+        &self.vector[..self.vector.len() - 1]
     }
 
     /// Forgets everything: the history, the fits, the store and the detectors.
@@ -330,7 +412,19 @@ impl RegimeMonitor {
         self.fingerprinter.reset();
         self.store.clear();
         self.monitor.reset();
+        self.recent.clear();
         self.vector.fill(0.0);
         self.last = None;
+        self.verdict = None;
     }
+}
+
+/// The regime detectors' input: the fingerprint `f` whitened by each component's variance, then
+/// `ln(1 + spe)`.
+fn detector_input(pca: &prescient_features::Pca, f: &[f64], spe: f64, out: &mut [f64]) {
+    let k = f.len();
+    for ((v, f), var) in out.iter_mut().zip(f).zip(pca.explained_variance()) {
+        *v = if *var > 0.0 { f / var.sqrt() } else { 0.0 };
+    }
+    out[k] = spe.ln_1p();
 }

@@ -7,11 +7,12 @@ use prescient_core::{
     check_positive,
 };
 use prescient_detect::{Ensemble, Ewma, RollingZScore, combine_metrics};
-use prescient_features::{RateOfChange, RollingStats};
+use prescient_features::{Observed, RateOfChange, RollingStats};
 use prescient_forecast::SeasonalNaive;
 use prescient_plan::{PlanInput, Planner, PlannerParams};
 
 use crate::Result;
+use crate::regime::{RegimeMonitor, RegimeParams};
 
 /// Whether the `Scaler` applies its decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -78,6 +79,7 @@ pub struct ScalerBuilder {
     thresholds: SeverityThresholds,
     stale_after_secs: Option<f64>,
     mode: Mode,
+    regime: Option<RegimeParams>,
 }
 
 impl std::fmt::Debug for ScalerBuilder {
@@ -168,13 +170,30 @@ impl ScalerBuilder {
         self
     }
 
+    /// The workload fingerprint's settings (default [`RegimeParams::default`]): each tick the
+    /// feature vector is fingerprinted, scored for a regime change and matched with the closest
+    /// earlier moment, and the decision carries what it said ([`Decision::regime`]).
+    pub fn regime(mut self, params: RegimeParams) -> Self {
+        self.regime = Some(params);
+        self
+    }
+
+    /// No workload fingerprint: decisions carry no regime note, and a tick costs a few
+    /// microseconds less.
+    pub fn without_regime(mut self) -> Self {
+        self.regime = None;
+        self
+    }
+
     /// Checks every setting and builds the `Scaler`.
     ///
     /// # Errors
     ///
     /// [`prescient_core::Error::InvalidParam`] naming the first invalid setting: a step that is
     /// not positive, a lead time shorter than the start-up delay, a season shorter than a step,
-    /// a forecast level outside `(0, 1)`, invalid detector or planner settings.
+    /// a forecast level outside `(0, 1)`, invalid detector, planner or fingerprint settings
+    /// (such as more fingerprint components than features), or a forecaster that takes
+    /// covariates when there is no fingerprint of as many components to give it.
     pub fn build(self) -> Result<Scaler> {
         let invalid = |name: &'static str, reason: String| -> crate::Error {
             CoreError::InvalidParam { name, reason }.into()
@@ -242,6 +261,30 @@ impl ScalerBuilder {
         }
         let n_features = feature_names.len();
         let utilisation = self.schema.first_with_role(MetricRole::Utilisation);
+        // The resource use stored with each fingerprint: every utilisation metric.
+        let resource_metrics: Vec<usize> = self
+            .schema
+            .metrics()
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.role == MetricRole::Utilisation)
+            .map(|(i, _)| i)
+            .collect();
+        let regime = match &self.regime {
+            Some(p) => Some(p.build(n_features, resource_metrics.len())?),
+            None => None,
+        };
+        let covariates = forecaster.covariates();
+        let offered = regime.as_ref().map_or(0, |r| r.covariates().len());
+        if covariates > 0 && covariates != offered {
+            return Err(invalid(
+                "forecaster",
+                format!(
+                    "takes {covariates} covariates, but the fingerprint gives {offered} \
+                     (set RegimeParams' components to match)"
+                ),
+            ));
+        }
         Ok(Scaler {
             anomalies: (0..self.schema.len())
                 .map(|metric| MetricAnomaly {
@@ -272,15 +315,28 @@ impl ScalerBuilder {
             last_load: None,
             last_fed: None,
             ticks: 0,
+            resources: vec![0.0; resource_metrics.len()],
+            resource_metrics,
+            regime,
         })
     }
 }
 
-/// The whole pipeline: features → detectors → forecast → planner → decision, one tick at a time.
+/// The whole pipeline: features → fingerprint → detectors → forecast → planner → decision, one
+/// tick at a time.
 ///
 /// Feed it one [`Sample`](prescient_core::Sample)'s values per tick with [`Scaler::tick`]; it
 /// returns a [`Decision`] that [`Scaler::apply`] hands to an [`Actuator`] when the host wants it
 /// applied.
+///
+/// # The workload fingerprint
+///
+/// Unless built [`without_regime`](ScalerBuilder::without_regime), each tick's feature vector
+/// goes to a [`RegimeMonitor`]: its fingerprint (a PCA of the recent feature vectors, refitted
+/// on a schedule), a calibrated score of how far it is from recent history, and the closest
+/// earlier moment with the workers it needed. The decision carries what it said
+/// ([`Decision::regime`], [`Decision::explain`]); it informs, it does not change the target. A
+/// forecaster that takes covariates gets the whitened fingerprint with every observation.
 ///
 /// # Bad input and gaps
 ///
@@ -322,6 +378,10 @@ pub struct Scaler {
     last_load: Option<(Timestamp, f64)>,
     last_fed: Option<Timestamp>,
     ticks: u64,
+    regime: Option<RegimeMonitor>,
+    /// The metrics whose values are stored with each fingerprint, and a buffer for them.
+    resource_metrics: Vec<usize>,
+    resources: Vec<f64>,
 }
 
 impl std::fmt::Debug for Scaler {
@@ -353,6 +413,7 @@ impl Scaler {
             thresholds: SeverityThresholds::default(),
             stale_after_secs: None,
             mode: Mode::Active,
+            regime: Some(RegimeParams::default()),
         }
     }
 
@@ -406,6 +467,12 @@ impl Scaler {
         &self.feature_values
     }
 
+    /// The workload fingerprint and its regime monitor (`None` when built
+    /// [`without_regime`](ScalerBuilder::without_regime)).
+    pub fn regime(&self) -> Option<&RegimeMonitor> {
+        self.regime.as_ref()
+    }
+
     /// The load forecast of the last tick (empty while the forecaster warms up or the load is
     /// stale).
     pub fn last_forecast(&self) -> &Forecast {
@@ -455,6 +522,11 @@ impl Scaler {
         self.ticks += 1;
 
         self.update_features(ts, values);
+        // The feature vector has the monitor's length, so the update cannot fail.
+        let regime = self
+            .regime
+            .as_mut()
+            .and_then(|r| r.update(ts, &self.feature_values).ok().flatten());
         let severity = self.detect(ts, values);
         let load = self.observe_load(ts, values[self.load_index]);
 
@@ -475,7 +547,7 @@ impl Scaler {
             .utilisation_index
             .map(|i| values[i])
             .filter(|u| u.is_finite());
-        Ok(self.planner.plan(&PlanInput {
+        let mut decision = self.planner.plan(&PlanInput {
             ts,
             current: pool.desired,
             ready: pool.ready,
@@ -483,7 +555,21 @@ impl Scaler {
             utilisation,
             forecast,
             severity,
-        }))
+        });
+        decision.regime = regime;
+        if let Some(r) = &mut self.regime {
+            for (slot, &i) in self.resources.iter_mut().zip(&self.resource_metrics) {
+                *slot = values[i];
+            }
+            let observed = Observed {
+                workers: pool.ready,
+                needed: decision.reactive_need,
+            };
+            // Timestamps only grow here and the resources have the store's length, so this
+            // cannot fail; a moment the store does not take is simply not remembered.
+            let _ = r.record(ts, observed, &self.resources);
+        }
+        Ok(decision)
     }
 
     fn update_features(&mut self, ts: Timestamp, values: &[f64]) {
@@ -534,7 +620,7 @@ impl Scaler {
             });
             if steps >= 1 {
                 self.fill_gap(ts, steps as u64 - 1);
-                if self.forecaster.update(ts, x).is_ok() {
+                if self.feed(ts, x).is_ok() {
                     self.last_fed = Some(ts);
                 }
             }
@@ -544,6 +630,18 @@ impl Scaler {
         match self.last_load {
             Some((t, v)) if ts.secs_since(t) <= self.stale_after_secs => Some(v),
             _ => None,
+        }
+    }
+
+    /// Feeds `y` to the forecaster, with the fingerprint as covariates when it takes them (the
+    /// current one also for the steps of a gap, which have no fingerprint of their own).
+    fn feed(&mut self, ts: Timestamp, y: f64) -> prescient_core::Result<()> {
+        match &self.regime {
+            Some(r) if self.forecaster.covariates() > 0 => {
+                self.forecaster
+                    .update_with_covariates(ts, y, r.covariates())
+            }
+            _ => self.forecaster.update(ts, y),
         }
     }
 
@@ -570,7 +668,7 @@ impl Scaler {
                 ts.as_millis()
                     .saturating_sub(self.step_ms.saturating_mul((fills - k) as i64)),
             );
-            if self.forecaster.update(at, fill).is_err() {
+            if self.feed(at, fill).is_err() {
                 return;
             }
         }
