@@ -7,6 +7,7 @@
 //! to every series of a long CSV (the M4 layout) and `prescient m4-score` scores forecasts.
 //! `prescient simulate` replays a demand trace against scaling policies (the scaling benchmark);
 //! `prescient simulate-requests` replays per-request arrivals, served from a queue, against them.
+//! `prescient regimes` measures how early the workload fingerprint flags a regime change.
 
 // A command-line program prints; the workspace lint against printing is for the libraries.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -14,6 +15,7 @@
 mod demo;
 mod forecast;
 mod nab;
+mod regimes;
 mod report;
 mod simulate;
 mod simulate_requests;
@@ -50,6 +52,9 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Replays per-request arrivals against scaling policies: queueing latency and SLO violations.
     SimulateRequests(simulate_requests::SimulateRequestsArgs),
+    /// How early the workload fingerprint flags a regime change, against per-metric detectors,
+    /// on seeded services with labelled changes.
+    Regimes(regimes::RegimesArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::M4Score(args) => finish(forecast::run_score(&args)),
         Command::Simulate(args) => finish(simulate::run(&args)),
         Command::SimulateRequests(args) => finish(simulate_requests::run(&args)),
+        Command::Regimes(args) => finish(regimes::run(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));
