@@ -8,11 +8,14 @@ use prescient::detect::{
     Ewma, ForecastResidual, KnnCad, MetricDetectorParams, RollingZScore, SeasonalMedian,
     StlResidual, StreamingIsolationForest, StreamingOneClassSvm,
 };
+use prescient::features::{RateOfChange, RollingStats};
 use prescient::forecast::SeasonalNaive;
+use prescient::regime::RegimeParams;
+use prescient::types::FeatureExtractor;
 use prescient_eval::nab::{self, Corpus, Profile, RunParams, ScoreParams, Scores};
 
 /// The detectors `prescient nab` runs, by name.
-pub(crate) const DETECTORS: [&str; 10] = [
+pub(crate) const DETECTORS: [&str; 11] = [
     "zscore",
     "ewma",
     "stl",
@@ -23,6 +26,7 @@ pub(crate) const DETECTORS: [&str; 10] = [
     "knn_long",
     "seasonal",
     "prescient",
+    "fingerprint",
 ];
 
 /// Settings of `prescient nab`.
@@ -35,7 +39,8 @@ pub(crate) struct NabArgs {
     #[arg(long)]
     pub(crate) out: PathBuf,
     /// Detectors to run (repeatable): zscore, ewma, stl, iforest, ocsvm, residual, knn,
-    /// knn_long, seasonal, prescient.
+    /// knn_long, seasonal, prescient, fingerprint (the `Scaler`'s regime monitor on the
+    /// series' rolling features).
     #[arg(long = "detector", default_value = "prescient")]
     pub(crate) detectors: Vec<String>,
     /// NAB's windows file; when given (or found at DATA/../labels/combined_windows.json) the
@@ -139,8 +144,49 @@ pub(crate) fn params_for(name: &str) -> Result<MetricDetectorParams, String> {
     })
 }
 
+/// Checks that `name` is a detector `prescient nab` knows.
+fn check_name(name: &str) -> Result<(), String> {
+    if name == "fingerprint" {
+        Ok(())
+    } else {
+        params_for(name).map(|_| ())
+    }
+}
+
+/// The `fingerprint` detector: the features a `Scaler` extracts from a load metric (rolling
+/// mean, standard deviation, minimum and maximum over 20 points, rate and acceleration), fed to
+/// the `Scaler`'s regime monitor with its defaults; the score is its deduplicated episode
+/// score, as for the other detectors.
+fn fingerprint_scores(series: &nab::DataSeries) -> Result<Vec<f64>, String> {
+    let mut extractors: Vec<Box<dyn FeatureExtractor>> = vec![
+        Box::new(RollingStats::new(20).map_err(|e| e.to_string())?),
+        Box::new(RateOfChange::new(1).map_err(|e| e.to_string())?),
+    ];
+    let d: usize = extractors.iter().map(|e| e.len()).sum();
+    let mut monitor = RegimeParams::default()
+        .build(d, 0)
+        .map_err(|e| format!("detector `fingerprint`: {e}"))?;
+    let mut features = vec![0.0; d];
+    let mut out = Vec::with_capacity(series.values().len());
+    for (ts, &x) in series.times().into_iter().zip(series.values()) {
+        let mut at = 0;
+        for e in &mut extractors {
+            e.update(ts, x);
+            let n = e.len();
+            e.extract_inplace(&mut features[at..at + n]);
+            at += n;
+        }
+        monitor.update(ts, &features).map_err(|e| e.to_string())?;
+        out.push(monitor.verdict().map_or(0.0, |v| v.episode_score.value()));
+    }
+    Ok(out)
+}
+
 /// Streams one series through a fresh detector; one score per row (0 while it warms up).
 pub(crate) fn score_series(name: &str, series: &nab::DataSeries) -> Result<Vec<f64>, String> {
+    if name == "fingerprint" {
+        return fingerprint_scores(series);
+    }
     let mut detector = params_for(name)?
         .build()
         .map_err(|e| format!("detector `{name}`: {e}"))?;
@@ -159,7 +205,7 @@ pub(crate) fn score_series(name: &str, series: &nab::DataSeries) -> Result<Vec<f
 /// Runs `prescient nab`; returns the text to print.
 pub(crate) fn run(args: &NabArgs) -> Result<String, String> {
     for d in &args.detectors {
-        params_for(d)?;
+        check_name(d)?;
     }
     let windows = args.windows.clone().or_else(|| {
         let guess = args.data.join("../labels/combined_windows.json");
@@ -193,15 +239,88 @@ pub(crate) fn run(args: &NabArgs) -> Result<String, String> {
     if let Some(windows) = windows {
         let corpus = Corpus::load(&args.data, &windows).map_err(|e| e.to_string())?;
         out.push_str(&table_header());
+        let mut thresholds = std::collections::BTreeMap::new();
         for (detector, per_file) in &scores {
             let s = corpus
                 .score(per_file, &ScoreParams::default())
                 .map_err(|e| e.to_string())?;
             out.push_str(&table_rows(detector, &s));
+            if let Some(p) = s.get(Profile::Standard) {
+                thresholds.insert(detector.clone(), p.threshold);
+            }
+        }
+        if let Some(base) = scores.get("zscore") {
+            for (detector, per_file) in scores.iter().filter(|(d, _)| *d != "zscore") {
+                if let (Some(&t), Some(&t0)) = (thresholds.get(detector), thresholds.get("zscore"))
+                {
+                    out.push_str(&earliness(&corpus, detector, per_file, t, base, t0));
+                }
+            }
         }
     }
     out.push_str(&format!("results written under {}\n", args.out.display()));
     Ok(out)
+}
+
+/// The first row of each labelled window (after the probation) whose score reaches the
+/// threshold, per file, in window order.
+fn first_detections(
+    corpus: &Corpus,
+    per_file: &std::collections::HashMap<String, Vec<f64>>,
+    threshold: f64,
+) -> Vec<(usize, usize, Option<usize>)> {
+    let mut out = Vec::new();
+    for f in corpus.files() {
+        let Some(s) = per_file.get(f.key()) else {
+            continue;
+        };
+        for &(start, end) in f.window_rows() {
+            if end < f.probation() {
+                continue;
+            }
+            let hit = (start..=end.min(s.len().saturating_sub(1))).find(|&i| s[i] >= threshold);
+            out.push((start, end, hit));
+        }
+    }
+    out
+}
+
+/// How much earlier `detector` flags NAB's labelled windows than the z-score, each at its
+/// standard-profile threshold: windows found, and for the windows both find, the difference of
+/// their first detections in rows.
+fn earliness(
+    corpus: &Corpus,
+    detector: &str,
+    per_file: &std::collections::HashMap<String, Vec<f64>>,
+    threshold: f64,
+    zscore: &std::collections::HashMap<String, Vec<f64>>,
+    zscore_threshold: f64,
+) -> String {
+    let a = first_detections(corpus, per_file, threshold);
+    let b = first_detections(corpus, zscore, zscore_threshold);
+    let found = |v: &[(usize, usize, Option<usize>)]| v.iter().filter(|w| w.2.is_some()).count();
+    let mut leads: Vec<i64> = a
+        .iter()
+        .zip(&b)
+        .filter_map(|(x, y)| Some(y.2? as i64 - x.2? as i64))
+        .collect();
+    leads.sort_unstable();
+    let earlier = leads.iter().filter(|&&l| l > 0).count();
+    let later = leads.iter().filter(|&&l| l < 0).count();
+    let median = if leads.is_empty() {
+        "-".to_string()
+    } else {
+        format!("{}", leads[leads.len() / 2])
+    };
+    format!(
+        "{detector} against zscore (standard thresholds): windows found {} vs {} of {}; on the \
+         {} both find, {detector} first in {earlier}, later in {later}, median lead {median} \
+         rows\n",
+        found(&a),
+        found(&b),
+        a.len(),
+        leads.len()
+    )
 }
 
 /// Runs `prescient nab-score`; returns the text to print.
