@@ -40,6 +40,9 @@ pub(crate) struct RegimesArgs {
     /// `Scaler`'s).
     #[arg(long)]
     pub(crate) distance_norm: Option<String>,
+    /// The `Scaler`'s feature window, in ticks (default: the `Scaler`'s, 20).
+    #[arg(long)]
+    pub(crate) feature_window: Option<usize>,
     /// Days per seed.
     #[arg(long, default_value_t = 7.0)]
     pub(crate) days: f64,
@@ -184,7 +187,11 @@ fn run_seed(args: &RegimesArgs, scenario: &str, seed: u64) -> Result<Vec<Tally>,
     let schema = MixWorkload::schema("service").map_err(|e| e.to_string())?;
     let regime = regime_params(args)?;
     let alert_rate = regime.target_alert_rate();
-    let mut scaler = Scaler::builder(schema, PlannerParams::new(50.0).bounds(1, 10_000))
+    let mut builder = Scaler::builder(schema, PlannerParams::new(50.0).bounds(1, 10_000));
+    if let Some(w) = args.feature_window {
+        builder = builder.feature_window(w);
+    }
+    let mut scaler = builder
         .regime(regime)
         .mode(prescient::Mode::ForecastOnly)
         .build()
