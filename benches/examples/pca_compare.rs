@@ -11,7 +11,8 @@
 //!
 //! Options: `--n 10000`, `--d 50`, `--k 4,8`, `--latent 8` and `--seed 7` (the data, as in
 //! `prescient_benches::correlated_rows`), `--repeats 7` (fit times are medians over the
-//! repeats, wall-clock and the thread's CPU time; linfa is fitted once first and reported as
+//! repeats, wall-clock and the thread's CPU time, the latter only as fine as the kernel's
+//! accounting, a few milliseconds on some machines; linfa is fitted once first and reported as
 //! `"panicked": true` if it panics), `--dump PATH` (write the raw rows as CSV, a
 //! header `x0,...,x{d-1}` then one row a line, each value printed so that it reads back exactly).
 //!
