@@ -3,6 +3,7 @@
 mod extremes;
 mod fingerprint;
 mod pca;
+mod quantiles;
 mod rate;
 mod stats;
 mod store;
@@ -10,6 +11,7 @@ mod store;
 pub use extremes::RollingExtremes;
 pub use fingerprint::{FingerprintParams, Fingerprinter};
 pub use pca::{Pca, PcaParams};
+pub use quantiles::RollingQuantiles;
 pub use rate::RateOfChange;
 pub use stats::RollingStats;
 pub use store::{FingerprintStore, Neighbour, Observed, StoreParams};
