@@ -5,6 +5,7 @@ mod fingerprint;
 mod pca;
 mod quantiles;
 mod rate;
+mod sketch;
 mod stats;
 mod store;
 
@@ -13,6 +14,7 @@ pub use fingerprint::{FingerprintParams, Fingerprinter};
 pub use pca::{Pca, PcaParams};
 pub use quantiles::RollingQuantiles;
 pub use rate::RateOfChange;
+pub use sketch::QuantileSketch;
 pub use stats::RollingStats;
 pub use store::{FingerprintStore, Neighbour, Observed, StoreParams};
 
