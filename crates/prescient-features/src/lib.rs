@@ -2,6 +2,7 @@
 
 mod extremes;
 mod fingerprint;
+mod latency;
 mod pca;
 mod quantiles;
 mod rate;
@@ -11,6 +12,7 @@ mod store;
 
 pub use extremes::RollingExtremes;
 pub use fingerprint::{FingerprintParams, Fingerprinter};
+pub use latency::LatencyDistribution;
 pub use pca::{Pca, PcaParams};
 pub use quantiles::RollingQuantiles;
 pub use rate::RateOfChange;
@@ -28,5 +30,15 @@ fn check_window(name: &'static str, window: usize) -> Result<usize> {
         })
     } else {
         Ok(window)
+    }
+}
+
+/// The tail spread `ln(p99 / p50)`: 0 when `p50 ≤ 0` (no ratio to speak of) and never negative.
+/// Both logarithms are of positive finite numbers, so the difference is finite.
+fn log_spread(p50: f64, p99: f64) -> f64 {
+    if p50 > 0.0 && p99 > p50 {
+        (p99.ln() - p50.ln()).max(0.0)
+    } else {
+        0.0
     }
 }
