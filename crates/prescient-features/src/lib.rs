@@ -2,6 +2,7 @@
 
 mod extremes;
 mod fingerprint;
+mod histogram;
 mod latency;
 mod pca;
 mod quantiles;
@@ -12,6 +13,7 @@ mod store;
 
 pub use extremes::RollingExtremes;
 pub use fingerprint::{FingerprintParams, Fingerprinter};
+pub use histogram::HistogramQuantiles;
 pub use latency::LatencyDistribution;
 pub use pca::{Pca, PcaParams};
 pub use quantiles::RollingQuantiles;
