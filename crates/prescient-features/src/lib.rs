@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod correlation;
 mod extremes;
 mod fingerprint;
 mod histogram;
@@ -11,6 +12,7 @@ mod sketch;
 mod stats;
 mod store;
 
+pub use correlation::RollingCorrelation;
 pub use extremes::RollingExtremes;
 pub use fingerprint::{FingerprintParams, Fingerprinter};
 pub use histogram::HistogramQuantiles;
