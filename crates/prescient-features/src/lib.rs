@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod correlation;
+mod entropy;
 mod extremes;
 mod fingerprint;
 mod histogram;
@@ -13,6 +14,7 @@ mod stats;
 mod store;
 
 pub use correlation::RollingCorrelation;
+pub use entropy::MixEntropy;
 pub use extremes::RollingExtremes;
 pub use fingerprint::{FingerprintParams, Fingerprinter};
 pub use histogram::HistogramQuantiles;
