@@ -616,11 +616,16 @@ mod tests {
     fn extreme_finite_values_neither_overflow_nor_turn_into_nan() {
         // Sums and squared deviations of these overflow unless the moments are scaled.
         let wild = [1e308, -1e308, 5e-324, 0.0, 1.7e308, -3.0];
-        let x: Vec<f64> = (0..60).map(|i| wild[(i * 7 + i / 3) % wild.len()]).collect();
+        let x: Vec<f64> = (0..60)
+            .map(|i| wild[(i * 7 + i / 3) % wild.len()])
+            .collect();
         let pca = PcaParams::new(2).fit(&x, 3).unwrap();
         assert!(pca.mean().iter().chain(pca.scale()).all(|v| v.is_finite()));
         assert!(pca.explained_variance().iter().all(|v| v.is_finite()));
-        for row in x.chunks_exact(3).chain([[f64::MAX, -f64::MAX, 1e-300].as_slice()]) {
+        for row in x
+            .chunks_exact(3)
+            .chain([[f64::MAX, -f64::MAX, 1e-300].as_slice()])
+        {
             let f = pca.project(row);
             assert!(f.iter().all(|v| v.is_finite()), "{row:?} -> {f:?}");
             assert!(pca.residual_sq(row).is_finite());
