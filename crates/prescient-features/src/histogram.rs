@@ -153,12 +153,6 @@ impl HistogramQuantiles {
         &self.bounds
     }
 
-    fn row(&self, r: usize) -> &[f64] {
-        let b = self.bounds.len();
-        let i = (self.start + r) % self.times.len();
-        &self.counts[i * b..(i + 1) * b]
-    }
-
     /// Takes one scrape at `ts`: the cumulative count of each bucket, in the order of the bounds
     /// given to [`HistogramQuantiles::new`].
     ///
@@ -176,17 +170,23 @@ impl HistogramQuantiles {
                 got: counts.len(),
             });
         }
-        if let Some(index) = counts.iter().position(|c| !c.is_finite()) {
-            return Err(Error::NonFinite { index });
-        }
-        if let Some(c) = counts.iter().find(|&&c| c < 0.0) {
+        // Two cheap reductions for the common case (`0 · c` is 0 for a finite count and NaN
+        // otherwise; the smallest count is not negative); the error path finds which.
+        let (nan_if_any, smallest) = counts.iter().fold((0.0, f64::INFINITY), |(z, m), &c| {
+            (z + 0.0 * c, if c < m { c } else { m })
+        });
+        if nan_if_any != 0.0 || smallest < 0.0 {
+            if let Some(index) = counts.iter().position(|c| !c.is_finite()) {
+                return Err(Error::NonFinite { index });
+            }
+            let c = counts.iter().find(|&&c| c < 0.0).copied().unwrap_or(-0.0);
             return Err(Error::InvalidParam {
                 name: "counts",
                 reason: format!("a cumulative count cannot be negative, got {c}"),
             });
         }
         if self.rows > 0 {
-            let last = self.times[(self.start + self.rows - 1) % self.times.len()];
+            let last = self.times[self.newest()];
             if ts == last {
                 return Err(Error::Duplicate { ts });
             }
@@ -197,62 +197,126 @@ impl HistogramQuantiles {
         let b = self.bounds.len();
         let cap = self.times.len();
         // The slot of the new row: after the newest, evicting the oldest when full.
-        let slot = (self.start + self.rows) % cap;
         let had_previous = self.rows > 0;
-        let prev_slot = (self.start + self.rows + cap - 1) % cap;
+        let prev_slot = self.newest();
+        let slot = wrap(self.start + self.rows, cap);
         if self.rows == cap {
-            self.start = (self.start + 1) % cap;
+            self.start = wrap(self.start + 1, cap);
         } else {
             self.rows += 1;
         }
-        for k in 0..b {
-            // The implicit +Inf bucket counts what the highest finite bucket counts.
-            let raw = counts[k.min(self.given - 1)];
-            let corrected = if had_previous {
-                let prev_raw = self.last_raw[k];
+        // The new row and the previous one (different slots: the ring holds at least two).
+        let (new_row, prev_row) = if slot > prev_slot {
+            let (left, right) = self.counts.split_at_mut(slot * b);
+            (&mut right[..b], &left[prev_slot * b..(prev_slot + 1) * b])
+        } else {
+            let (left, right) = self.counts.split_at_mut(prev_slot * b);
+            (&mut left[slot * b..(slot + 1) * b], &right[..b])
+        };
+        // The implicit +Inf bucket, if any, counts what the highest finite bucket counts.
+        let raws = counts
+            .iter()
+            .chain(&counts[counts.len() - (b - self.given)..]);
+        let rows = new_row
+            .iter_mut()
+            .zip(prev_row)
+            .zip(self.last_raw.iter_mut());
+        if had_previous {
+            for (((new, &prev), last_raw), &raw) in rows.zip(raws) {
                 // A decrease is a counter reset: the counter restarted from 0.
-                let increase = if raw >= prev_raw { raw - prev_raw } else { raw };
-                self.counts[prev_slot * b + k] + increase
-            } else {
-                raw
-            };
-            self.counts[slot * b + k] = corrected;
-            self.last_raw[k] = raw;
+                let increase = if raw >= *last_raw {
+                    raw - *last_raw
+                } else {
+                    raw
+                };
+                *new = prev + increase;
+                *last_raw = raw;
+            }
+        } else {
+            for (((new, _), last_raw), &raw) in rows.zip(raws) {
+                *new = raw;
+                *last_raw = raw;
+            }
         }
         self.times[slot] = ts;
         self.refresh();
         Ok(())
     }
 
+    /// The ring slot of the newest scrape; with none, the slot before the first one.
+    fn newest(&self) -> usize {
+        let cap = self.times.len();
+        match self.rows {
+            0 => wrap(self.start + cap - 1, cap),
+            r => wrap(self.start + r - 1, cap),
+        }
+    }
+
     /// Recomputes the window's distribution and the features from the ring.
     fn refresh(&mut self) {
         let b = self.bounds.len();
-        let mut window = std::mem::take(&mut self.window_counts);
+        let newest = self.newest();
         if self.rows < 2 {
-            window.fill(0.0);
+            self.window_counts.fill(0.0);
         } else {
-            let (old, new) = (self.row(0), self.row(self.rows - 1));
-            for ((w, &o), &n) in window.iter_mut().zip(old).zip(new) {
-                *w = (n - o).max(0.0);
+            let old = &self.counts[self.start * b..(self.start + 1) * b];
+            let new = &self.counts[newest * b..(newest + 1) * b];
+            // The difference, with Prometheus's two fix-ups in one pass: the precision
+            // correction reads the previous precision-corrected count, and the monotonic
+            // envelope the largest of them so far.
+            let mut prev = f64::NAN;
+            let mut max = f64::NEG_INFINITY;
+            for ((w, &o), &n) in self.window_counts.iter_mut().zip(old).zip(new) {
+                let mut x = (n - o).max(0.0);
+                if prev.is_nan() {
+                    prev = x;
+                } else {
+                    let delta = (x - prev).abs();
+                    // `delta / x ≤ tolerance` without the division (x ≥ 0; an infinite x
+                    // gives NaN in Prometheus, never a correction).
+                    if delta > 0.0 && x.is_finite() && delta <= PRECISION_TOLERANCE * x {
+                        x = prev;
+                    } else if delta > 0.0 {
+                        prev = x;
+                    }
+                }
+                if x > max {
+                    max = x;
+                }
+                *w = max;
             }
         }
-        correct_precision_errors(&mut window);
-        ensure_monotonic(&mut window);
-        self.window_counts = window;
         let total = self.window_counts[b - 1];
         let span = if self.rows < 2 {
             0.0
         } else {
-            let t0 = self.times[self.start];
-            let t1 = self.times[(self.start + self.rows - 1) % self.times.len()];
-            t1.secs_since(t0)
+            self.times[newest].secs_since(self.times[self.start])
         };
         self.rate = if span > 0.0 && total.is_finite() {
             (total / span).min(f64::MAX)
         } else {
             0.0
         };
-        let q = QUANTILES.map(|q| self.quantile(q));
+        // The three quantiles in one walk over the buckets (their ranks ascend).
+        let mut q = [0.0; 3];
+        let c = &self.window_counts;
+        let n = c[b - 1];
+        if n > 0.0 && n.is_finite() {
+            let ranks = QUANTILES.map(|q| q * n);
+            let mut k = 0;
+            for (i, &count) in c[..b - 1].iter().enumerate() {
+                while k < 3 && count >= ranks[k] {
+                    q[k] = self.value_in(i, ranks[k]);
+                    k += 1;
+                }
+                if k == 3 {
+                    break;
+                }
+            }
+            for v in &mut q[k..] {
+                *v = self.bounds[b - 2];
+            }
+        }
         self.features = [q[0], q[1], q[2], crate::log_spread(q[0], q[2]), self.rate];
     }
 
@@ -275,9 +339,14 @@ impl HistogramQuantiles {
     /// computes it (see the type's docs), or 0 for an empty window; `q` is clamped to `[0, 1]`
     /// (NaN reads as 0.5).
     pub fn quantile(&self, q: f64) -> f64 {
-        let Some((i, rank)) = self.bucket_of(q) else {
-            return 0.0;
-        };
+        match self.bucket_of(q) {
+            Some((i, rank)) => self.value_in(i, rank),
+            None => 0.0,
+        }
+    }
+
+    /// The quantile of rank `rank` found in bucket `i`, as `bucketQuantile` interpolates it.
+    fn value_in(&self, i: usize, rank: f64) -> f64 {
         let (c, bounds) = (&self.window_counts, &self.bounds);
         let b = c.len();
         if i == b - 1 {
@@ -380,36 +449,10 @@ impl HistogramQuantiles {
     }
 }
 
-/// Prometheus's `correctPrecisionErrors`: a count within a relative `1e-12` of the previous
-/// (uncorrected) one is set equal to it.
-fn correct_precision_errors(c: &mut [f64]) {
-    let Some(&first) = c.first() else {
-        return;
-    };
-    let mut prev = first;
-    for x in c.iter_mut().skip(1) {
-        let delta = (*x - prev).abs();
-        if delta == 0.0 {
-            continue;
-        }
-        if delta / *x <= PRECISION_TOLERANCE {
-            *x = prev;
-        } else {
-            prev = *x;
-        }
-    }
-}
-
-/// Prometheus's `ensureMonotonic`: every count is raised to the largest count before it.
-fn ensure_monotonic(c: &mut [f64]) {
-    let mut max = f64::NEG_INFINITY;
-    for x in c.iter_mut() {
-        if *x > max {
-            max = *x;
-        } else {
-            *x = max;
-        }
-    }
+/// `i mod cap` for `i < 2·cap`, without a division.
+#[inline]
+fn wrap(i: usize, cap: usize) -> usize {
+    if i >= cap { i - cap } else { i }
 }
 
 #[cfg(test)]
@@ -419,6 +462,34 @@ mod tests {
     use proptest::prelude::*;
 
     const INF: f64 = f64::INFINITY;
+
+    /// Prometheus's `correctPrecisionErrors` as written there, as an oracle for the fused pass.
+    fn correct_precision_errors(c: &mut [f64]) {
+        let mut prev = c[0];
+        for x in c.iter_mut().skip(1) {
+            let delta = (*x - prev).abs();
+            if delta == 0.0 {
+                continue;
+            }
+            if delta / *x <= PRECISION_TOLERANCE {
+                *x = prev;
+            } else {
+                prev = *x;
+            }
+        }
+    }
+
+    /// Prometheus's `ensureMonotonic`, as an oracle.
+    fn ensure_monotonic(c: &mut [f64]) {
+        let mut max = c[0];
+        for x in c.iter_mut().skip(1) {
+            if *x > max {
+                max = *x;
+            } else {
+                *x = max;
+            }
+        }
+    }
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_secs(s)
@@ -652,7 +723,23 @@ mod tests {
                 let f = h.features();
                 prop_assert!(f.iter().all(|v| v.is_finite() && *v >= 0.0), "{:?}", f);
                 prop_assert!(f[0] <= f[1] && f[1] <= f[2]);
+                // The one-walk features are the quantiles one at a time.
+                prop_assert_eq!(&f[..3], &[h.quantile(0.5), h.quantile(0.9), h.quantile(0.99)][..]);
             }
+        }
+
+        #[test]
+        fn prop_fix_ups_are_prometheus(counts in proptest::collection::vec(prop_oneof![
+            0.0f64..100.0, Just(50.0), Just(50.0 * (1.0 + 1e-13)), Just(50.0 * (1.0 - 1e-13)),
+            Just(0.0), Just(1e308)
+        ], 2..12)) {
+            let mut bounds: Vec<f64> = (1..counts.len()).map(|i| i as f64).collect();
+            bounds.push(INF);
+            let h = window_of(&bounds, &counts);
+            let mut want = counts.clone();
+            correct_precision_errors(&mut want);
+            ensure_monotonic(&mut want);
+            prop_assert_eq!(h.window_counts(), &want[..]);
         }
 
         #[test]
