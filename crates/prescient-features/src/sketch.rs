@@ -170,7 +170,12 @@ impl QuantileSketch {
             return None;
         }
         // `m` is at least 1e-300 and at most f64::MAX, so the index is within ±36,000 / α.
-        let i = (m.ln() * self.inv_ln_gamma).ceil() as i64;
+        let f = m.ln() * self.inv_ln_gamma;
+        // ⌈f⌉ without a call to `ceil` (a library call on baseline x86-64): the conversion
+        // truncates towards zero, which is the ceiling for negative `f` and one below it for
+        // positive `f` with a fraction.
+        let t = f as i64;
+        let i = if (t as f64) < f { t + 1 } else { t };
         Some((x > 0.0, i))
     }
 
@@ -396,8 +401,15 @@ impl Store {
     }
 
     /// Adds `count` at bucket `i`, growing (or collapsing) the range as needed.
+    #[inline]
     fn add(&mut self, i: i64, count: u64) {
-        let j = self.slot_for(i);
+        // The common case first: a bucket inside the range, not below the floor (the floor is
+        // never above the offset).
+        let j = if i >= self.offset && i <= self.top() && !self.counts.is_empty() {
+            (i - self.offset) as usize
+        } else {
+            self.slot_for(i)
+        };
         self.counts[j] = self.counts[j].saturating_add(count);
         self.total = self.total.saturating_add(count);
     }
@@ -426,7 +438,10 @@ impl Store {
             }
             let grow = (self.offset - i) as usize;
             if grow > 0 {
-                self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+                let len = self.counts.len();
+                self.counts.resize(len + grow, 0);
+                self.counts.copy_within(0..len, grow);
+                self.counts[..grow].fill(0);
                 self.offset = i;
             }
         } else if i > top {
@@ -500,8 +515,19 @@ impl Store {
         // each bucket is then a plain addition.
         self.slot_for(other.offset);
         self.slot_for(other.top());
-        // Collapsing (ours, or the sum of both ranges) may have raised the floor: every index
-        // below it is counted at it.
+        if self.floor.is_none_or(|f| other.offset >= f) {
+            // The whole range fits without collapsing: one pass of additions.
+            let start = (other.offset - self.offset) as usize;
+            let dst = &mut self.counts[start..start + other.counts.len()];
+            for (d, &c) in dst.iter_mut().zip(&other.counts) {
+                *d = d.saturating_add(c);
+            }
+            self.total = self.total.saturating_add(other.total);
+            self.trim();
+            return;
+        }
+        // Collapsing (ours, or the sum of both ranges) raised the floor above some of the
+        // other's buckets: every index below it is counted at it.
         for (k, &c) in other.counts.iter().enumerate() {
             if c > 0 {
                 let j = self.slot_for(other.offset + k as i64);
@@ -513,6 +539,27 @@ impl Store {
     }
 
     fn subtract(&mut self, other: &Store) {
+        if other.counts.is_empty() {
+            return;
+        }
+        let within = !self.counts.is_empty()
+            && other.offset >= self.offset
+            && other.top() <= self.top()
+            && self.floor.is_none_or(|f| other.offset >= f);
+        if within {
+            // Every bucket of the other is one of ours, not collapsed: one pass.
+            let start = (other.offset - self.offset) as usize;
+            let dst = &mut self.counts[start..start + other.counts.len()];
+            let mut removed = 0u64;
+            for (d, &c) in dst.iter_mut().zip(&other.counts) {
+                let r = c.min(*d);
+                *d -= r;
+                removed += r;
+            }
+            self.total -= removed;
+            self.trim();
+            return;
+        }
         for (k, &c) in other.counts.iter().enumerate() {
             if c > 0 {
                 self.sub(other.offset + k as i64, c);
@@ -613,6 +660,16 @@ mod tests {
         assert!((s.value_of(0) - 2.0 / (gamma + 1.0)).abs() < 1e-15);
         assert!((s.value_of(3) - 2.0 * gamma.powi(3) / (gamma + 1.0)).abs() < 1e-14);
         assert_eq!(s.value_of(i64::from(i32::MAX)), f64::MAX);
+    }
+
+    proptest! {
+        #[test]
+        fn prop_index_is_the_ceiling(x in prop_oneof![1e-300f64..1e-100, 1e-100f64..1.0, 1.0f64..1e300],
+                                    alpha in 1e-6f64..0.5) {
+            let s = QuantileSketch::new(alpha).unwrap();
+            let want = (x.ln() * s.inv_ln_gamma).ceil() as i64;
+            prop_assert_eq!(s.locate(x), Some((true, want)));
+        }
     }
 
     #[test]
