@@ -868,6 +868,42 @@ mod tests {
         }
 
         #[test]
+        fn prop_merged_ticks_subtract_back_to_empty(
+            ticks in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof![1e-9f64..1e9, -1e3f64..1e3, Just(0.0)], 0..20),
+                1..20,
+            ),
+            w in 1usize..5,
+            max_buckets in 4usize..40,
+        ) {
+            // A window of per-tick sketches summed into a running one, with small bucket bounds
+            // so that both collapse: every subtraction finds what its merge added.
+            let mut running = QuantileSketch::with_max_buckets(0.05, max_buckets).unwrap();
+            let mut ring: Vec<QuantileSketch> = Vec::new();
+            for xs in &ticks {
+                let mut tick = running.empty_like();
+                for &x in xs {
+                    tick.insert(x);
+                }
+                running.merge(&tick).unwrap();
+                ring.push(tick);
+                if ring.len() > w {
+                    let old = ring.remove(0);
+                    running.subtract(&old).unwrap();
+                }
+                let want: u64 = ring.iter().map(QuantileSketch::count).sum();
+                prop_assert_eq!(running.count(), want);
+                prop_assert!(running.positive.counts.len() <= max_buckets);
+                prop_assert!(running.negative.counts.len() <= max_buckets);
+            }
+            for old in ring.drain(..) {
+                running.subtract(&old).unwrap();
+            }
+            prop_assert!(running.is_empty());
+            prop_assert_eq!(running.collapse_limit(), 0.0);
+        }
+
+        #[test]
         fn prop_never_nan(xs in proptest::collection::vec(prop_oneof![
             any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(1e308), Just(-1e308), Just(5e-324)
         ], 1..100), q in any::<f64>()) {
