@@ -45,7 +45,13 @@ impl Timestamp {
 
     /// Seconds from `earlier` to `self` (negative when `earlier` is later).
     pub fn secs_since(self, earlier: Timestamp) -> f64 {
-        (self.0 as i128 - earlier.0 as i128) as f64 / 1000.0
+        // The i64 difference is exact unless it overflows; only then is the (slower) i128 one
+        // needed. Both convert the same integer to f64.
+        let ms = match self.0.checked_sub(earlier.0) {
+            Some(d) => d as f64,
+            None => (self.0 as i128 - earlier.0 as i128) as f64,
+        };
+        ms / 1000.0
     }
 }
 
@@ -77,6 +83,12 @@ mod tests {
         assert_eq!(t.add_secs(1e300).as_millis(), i64::MAX);
         assert_eq!(Timestamp::from_secs(12).secs_since(t), 2.0);
         assert_eq!(t.secs_since(Timestamp::from_secs(12)), -2.0);
+        let (lo, hi) = (
+            Timestamp::from_millis(i64::MIN),
+            Timestamp::from_millis(i64::MAX),
+        );
+        assert_eq!(hi.secs_since(lo), (2.0f64.powi(64) - 1.0) / 1000.0);
+        assert_eq!(lo.secs_since(hi), -(2.0f64.powi(64) - 1.0) / 1000.0);
     }
 
     #[test]
