@@ -108,7 +108,17 @@ impl SortedWindow {
         let lo = pos.floor() as usize;
         let hi = (lo + 1).min(last);
         let frac = pos - lo as f64;
-        Some(s[lo] + (s[hi] - s[lo]) * frac)
+        if frac == 0.0 {
+            return Some(s[lo]);
+        }
+        let gap = s[hi] - s[lo];
+        // Between −f64::MAX and f64::MAX the gap overflows; the weighted sum does not.
+        let v = if gap.is_finite() {
+            s[lo] + gap * frac
+        } else {
+            s[lo] * (1.0 - frac) + s[hi] * frac
+        };
+        Some(v.clamp(s[lo], s[hi]))
     }
 
     /// Forgets every value (the capacity stays).
@@ -184,6 +194,18 @@ mod tests {
         assert!((w.quantile(0.9).unwrap() - 3.7).abs() < 1e-12);
         assert_eq!(w.quantile(1.0), Some(4.0));
         assert_eq!(w.quantile(7.0), Some(4.0));
+    }
+
+    #[test]
+    fn quantiles_across_the_whole_range_are_finite() {
+        let mut w = SortedWindow::new(4);
+        w.push(-f64::MAX);
+        w.push(f64::MAX);
+        for q in [0.0, 0.1, 0.5, 0.9, 1.0] {
+            let v = w.quantile(q).unwrap();
+            assert!(v.is_finite(), "{q}: {v}");
+        }
+        assert_eq!(w.quantile(0.5), Some(0.0));
     }
 
     fn naive_median(xs: &[f64]) -> Option<f64> {
