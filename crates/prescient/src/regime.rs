@@ -212,6 +212,7 @@ impl RegimeParams {
             store,
             monitor,
             recent: RingBuffer::new(replay),
+            spare: None,
             vector: vec![0.0; k + 1],
             last: None,
             verdict: None,
@@ -256,6 +257,7 @@ pub struct RegimeMonitor {
     monitor: VectorMonitor,
     /// The latest feature vectors, replayed into the detectors in the new basis after a refit.
     recent: RingBuffer<(Timestamp, Vec<f64>)>,
+    spare: Option<Vec<f64>>,
     vector: Vec<f64>,
     last: Option<RegimeNote>,
     verdict: Option<Verdict>,
@@ -327,7 +329,11 @@ impl RegimeMonitor {
             }
             self.replay();
         }
-        self.recent.push((ts, features.to_vec()));
+        // The vector the ring drops is the next one's buffer: no allocation once it is full.
+        let mut kept = self.spare.take().unwrap_or_default();
+        kept.clear();
+        kept.extend_from_slice(features);
+        self.spare = self.recent.push((ts, kept)).map(|(_, dropped)| dropped);
         let Some(pca) = self.fingerprinter.pca() else {
             self.last = None;
             self.verdict = None;
