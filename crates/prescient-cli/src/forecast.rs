@@ -67,6 +67,13 @@ pub(crate) struct M4ScoreArgs {
     /// Seasonal period for MASE and Naive2.
     #[arg(long, default_value_t = 24)]
     pub(crate) season: usize,
+    /// Lower ends of the prediction intervals, long CSV `series_id,h,value` (with `--upper`:
+    /// also report the share of test values inside the intervals).
+    #[arg(long, requires = "upper")]
+    pub(crate) lower: Option<PathBuf>,
+    /// Upper ends of the prediction intervals, long CSV `series_id,h,value`.
+    #[arg(long, requires = "lower")]
+    pub(crate) upper: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -353,12 +360,24 @@ pub(crate) fn run_score(args: &M4ScoreArgs) -> Result<String, String> {
         period: args.season,
     };
     let scores = m4::evaluate(&data, &forecasts).map_err(|e| e.to_string())?;
+    let coverage = match (&args.lower, &args.upper) {
+        (Some(lower), Some(upper)) => {
+            let lower = m4::read_long(lower).map_err(|e| e.to_string())?;
+            let upper = m4::read_long(upper).map_err(|e| e.to_string())?;
+            Some(m4::coverage(&data, &lower, &upper))
+        }
+        _ => None,
+    };
     if args.json {
-        serde_json::to_string_pretty(&scores)
+        let mut value = serde_json::to_value(&scores).map_err(|e| e.to_string())?;
+        if let (Some(c), Some(map)) = (coverage, value.as_object_mut()) {
+            map.insert("coverage".into(), serde_json::json!(c));
+        }
+        serde_json::to_string_pretty(&value)
             .map(|s| s + "\n")
             .map_err(|e| e.to_string())
     } else {
-        Ok(format!(
+        let mut text = format!(
             "series {}  horizon {}\nsMAPE {:.3}\nMASE  {:.3}\nOWA   {:.3}  (Naive2 sMAPE {:.3}, MASE {:.3})\n",
             scores.series,
             scores.horizon,
@@ -367,6 +386,10 @@ pub(crate) fn run_score(args: &M4ScoreArgs) -> Result<String, String> {
             scores.owa,
             scores.naive2_smape,
             scores.naive2_mase
-        ))
+        );
+        if let Some(c) = coverage {
+            let _ = writeln!(text, "coverage of the intervals {:.1}%", 100.0 * c);
+        }
+        Ok(text)
     }
 }

@@ -446,4 +446,23 @@ mod tests {
         assert!((scores.owa - 1.0).abs() < 1e-12);
         assert!(evaluate(&data, &f[..2]).is_err());
     }
+
+    #[test]
+    fn coverage_counts_test_values_inside_their_interval() {
+        let series = |id: &str, values: Vec<f64>| Series {
+            id: id.into(),
+            values,
+        };
+        let data = Dataset {
+            train: vec![series("A", vec![1.0; 4]), series("B", vec![1.0; 4])],
+            test: vec![series("A", vec![1.0, 5.0]), series("B", vec![2.0, 3.0])],
+            horizon: 2,
+            period: 1,
+        };
+        // A: 1 inside, 5 above; B: both inside (the ends count as inside).
+        let lower = vec![series("B", vec![2.0, 0.0]), series("A", vec![0.0, 0.0])];
+        let upper = vec![series("A", vec![2.0, 4.0]), series("B", vec![2.0, 3.0])];
+        assert_eq!(coverage(&data, &lower, &upper), 0.75);
+        assert!(coverage(&data, &[], &upper).is_nan());
+    }
 }

@@ -133,6 +133,11 @@ impl GruParams {
     /// per position ([`GruParams::fit_global_with_covariates`],
     /// [`GruForecaster::update_with_covariates`]) and each cell step also sees the covariates
     /// of its chunk's last position.
+    ///
+    /// Covariates are not free: on M4 Hourly, each series' own workload fingerprint (2 or 4
+    /// covariates) raised the global model's OWA from 0.487–0.491 to 0.499–0.514, and the
+    /// calendar phase to 0.535–0.544 (`docs/BENCHMARKS.md`, "The workload fingerprint as GRU
+    /// covariates"). Check a covariate on held-out data before relying on it.
     pub fn covariates(mut self, d: usize) -> Self {
         self.covariates = d;
         self
