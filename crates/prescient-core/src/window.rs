@@ -166,17 +166,23 @@ pub struct RollingMoments {
     sum: f64,
     sumsq: f64,
     since_exact: usize,
+    /// `1 / capacity` and `1 / (capacity − 1)`: the reciprocals [`RollingMoments::mean`] and
+    /// [`RollingMoments::std`] need once the window is full, computed once rather than divided
+    /// on every read (the same values, so the same results).
+    full_reciprocals: (f64, f64),
 }
 
 impl RollingMoments {
     /// Moments over the last `capacity` values (at least one).
     pub fn new(capacity: usize) -> Self {
+        let n = capacity.max(1) as f64;
         RollingMoments {
             buf: RingBuffer::new(capacity),
             shift: 0.0,
             sum: 0.0,
             sumsq: 0.0,
             since_exact: 0,
+            full_reciprocals: (1.0 / n, 1.0 / (n - 1.0)),
         }
     }
 
@@ -352,7 +358,11 @@ impl RollingMoments {
 
     /// The mean of the window (0 when empty).
     pub fn mean(&self) -> f64 {
-        Self::mean_of(self.buf.len(), self.shift, self.sum)
+        if self.buf.is_full() && !self.buf.is_empty() {
+            self.shift + self.sum * self.full_reciprocals.0
+        } else {
+            Self::mean_of(self.buf.len(), self.shift, self.sum)
+        }
     }
 
     /// The sample variance of the window (denominator n − 1; 0 for fewer than two values).
@@ -368,7 +378,15 @@ impl RollingMoments {
 
     /// The sample standard deviation of the window.
     pub fn std(&self) -> f64 {
-        Self::std_of(self.buf.len(), self.sum, self.sumsq)
+        let n = self.buf.len();
+        if self.buf.is_full() && n >= 2 {
+            let (inv_n, inv_n1) = self.full_reciprocals;
+            let v = (self.sumsq - self.sum * self.sum * inv_n) * inv_n1;
+            let v = if v.is_finite() { v.max(0.0) } else { f64::MAX };
+            v.sqrt()
+        } else {
+            Self::std_of(n, self.sum, self.sumsq)
+        }
     }
 
     /// Forgets every value.

@@ -40,6 +40,17 @@ impl RateOfChange {
     }
 }
 
+/// `later − earlier` in seconds: the milliseconds times 10⁻³ rather than divided by 10³, which
+/// differs only by rounding and saves two divisions of every update (a hot path: every load
+/// metric of every tick).
+fn secs_between(later: Timestamp, earlier: Timestamp) -> f64 {
+    let ms = match later.as_millis().checked_sub(earlier.as_millis()) {
+        Some(d) => d as f64,
+        None => (i128::from(later.as_millis()) - i128::from(earlier.as_millis())) as f64,
+    };
+    ms * 1e-3
+}
+
 fn finite_or_zero(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
 }
@@ -63,11 +74,11 @@ impl FeatureExtractor for RateOfChange {
         let Some(&(t0, x0)) = self.history.front() else {
             return;
         };
-        let dt = ts.secs_since(t0);
+        let dt = secs_between(ts, t0);
         if dt > 0.0 {
             let rate = finite_or_zero((x - x0) / dt);
             if let Some(p) = prev_ts {
-                let step = ts.secs_since(p);
+                let step = secs_between(ts, p);
                 if self.history.len() > 2 && step > 0.0 {
                     self.accel = finite_or_zero((rate - self.rate) / step);
                 }
