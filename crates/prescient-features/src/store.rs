@@ -251,22 +251,20 @@ impl FingerprintStore {
         if k == 0 {
             return Ok(Vec::new());
         }
-        for (i, (ts, f)) in self
-            .ts
-            .iter()
-            .zip(self.fingerprints.chunks_exact(self.dim))
-            .enumerate()
-        {
-            if now.secs_since(*ts) < self.params.exclude_recent_secs {
-                continue;
-            }
-            let d2: f64 = f.iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum();
-            if best.len() == k && !self.closer(d2, i, best[k - 1]) {
-                continue;
-            }
-            let at = best.partition_point(|&b| !self.closer(d2, i, b));
-            best.insert(at, (d2, i));
-            best.truncate(k);
+        // Entries after this are too recent (to the millisecond): one comparison of integers
+        // per entry rather than a difference in seconds.
+        let cutoff = now.add_secs(-self.params.exclude_recent_secs);
+        // A scan of every entry runs on each tick of a `Scaler`: for the usual dimensions the
+        // distance is specialised to the dimension, so that it is unrolled.
+        match self.dim {
+            1 => self.scan::<1>(query, cutoff, k, &mut best),
+            2 => self.scan::<2>(query, cutoff, k, &mut best),
+            3 => self.scan::<3>(query, cutoff, k, &mut best),
+            4 => self.scan::<4>(query, cutoff, k, &mut best),
+            5 => self.scan::<5>(query, cutoff, k, &mut best),
+            6 => self.scan::<6>(query, cutoff, k, &mut best),
+            8 => self.scan::<8>(query, cutoff, k, &mut best),
+            _ => self.scan_any(query, cutoff, k, &mut best),
         }
         Ok(best
             .into_iter()
@@ -278,6 +276,64 @@ impl FingerprintStore {
                     .to_vec(),
             })
             .collect())
+    }
+
+    /// [`FingerprintStore::nearest`]'s scan for fingerprints of `D` values.
+    fn scan<const D: usize>(
+        &self,
+        query: &[f64],
+        cutoff: Timestamp,
+        k: usize,
+        best: &mut Vec<(f64, usize)>,
+    ) {
+        let q: [f64; D] = std::array::from_fn(|j| query[j]);
+        let mut bound = f64::INFINITY;
+        for (i, (ts, f)) in self
+            .ts
+            .iter()
+            .zip(self.fingerprints.chunks_exact(D))
+            .enumerate()
+        {
+            let mut d2 = 0.0;
+            for j in 0..D {
+                let e = f[j] - q[j];
+                d2 += e * e;
+            }
+            // Farther than the k-th best so far cannot enter (a tie still may, by time).
+            if d2 > bound || *ts > cutoff {
+                continue;
+            }
+            self.offer(d2, i, k, best);
+            if best.len() == k {
+                bound = best[k - 1].0;
+            }
+        }
+    }
+
+    /// [`FingerprintStore::nearest`]'s scan for any dimension.
+    fn scan_any(&self, query: &[f64], cutoff: Timestamp, k: usize, best: &mut Vec<(f64, usize)>) {
+        for (i, (ts, f)) in self
+            .ts
+            .iter()
+            .zip(self.fingerprints.chunks_exact(self.dim))
+            .enumerate()
+        {
+            if *ts > cutoff {
+                continue;
+            }
+            let d2: f64 = f.iter().zip(query).map(|(a, b)| (a - b) * (a - b)).sum();
+            self.offer(d2, i, k, best);
+        }
+    }
+
+    /// Puts entry `i` at squared distance `d2` among the `k` best, if it ranks there.
+    fn offer(&self, d2: f64, i: usize, k: usize, best: &mut Vec<(f64, usize)>) {
+        if best.len() == k && !self.closer(d2, i, best[k - 1]) {
+            return;
+        }
+        let at = best.partition_point(|&b| !self.closer(d2, i, b));
+        best.insert(at, (d2, i));
+        best.truncate(k);
     }
 
     /// Whether the entry `i` at squared distance `d2` ranks before `other`.
@@ -469,6 +525,42 @@ mod tests {
         }
         let three = PcaParams::new(3).fit(&rows, 4).unwrap();
         assert!(s.rebase(&old, &three).is_err());
+    }
+
+    #[test]
+    fn specialised_and_general_scans_agree() {
+        for dim in [1, 3, 4, 6, 7, 8, 9] {
+            let mut s = StoreParams::default()
+                .every_secs(0.0)
+                .exclude_recent_secs(10.0)
+                .build(dim, 0)
+                .unwrap();
+            for i in 0..200u32 {
+                let f: Vec<f64> = (0..dim)
+                    .map(|j| (((i as usize * 31 + j * 17) % 23) as f64).sin())
+                    .collect();
+                s.insert(at(i as f64), &f, obs(i), &[]).unwrap();
+            }
+            let q: Vec<f64> = (0..dim).map(|j| 0.1 * j as f64).collect();
+            let now = at(195.0);
+            let cutoff = now.add_secs(-10.0);
+            for k in [1, 3, 10] {
+                let mut general = Vec::new();
+                s.scan_any(&q, cutoff, k, &mut general);
+                let got: Vec<u32> = s
+                    .nearest(&q, now, k)
+                    .unwrap()
+                    .iter()
+                    .map(|n| n.observed.workers)
+                    .collect();
+                let want: Vec<u32> = general
+                    .iter()
+                    .map(|&(_, i)| s.observed[i].workers)
+                    .collect();
+                assert_eq!(got, want, "dim {dim}, k {k}");
+                assert!(got.iter().all(|&w| w <= 185), "recent entries are excluded");
+            }
+        }
     }
 
     proptest! {
