@@ -308,13 +308,7 @@ impl MixWorkload {
             MetricRole::Custom,
             MetricRole::Custom,
         ];
-        Self::NAMES
-            .iter()
-            .zip(roles)
-            .fold(Schema::builder(component), |b, (name, role)| {
-                b.metric(*name, role)
-            })
-            .build()
+        crate::service::schema_of(component, &Self::NAMES, &roles)
     }
 
     /// How many points.

@@ -194,13 +194,7 @@ impl ServiceModel {
             MetricRole::Custom,
             MetricRole::Custom,
         ];
-        ServiceMetrics::NAMES
-            .iter()
-            .zip(roles)
-            .fold(Schema::builder(component), |b, (name, role)| {
-                b.metric(*name, role)
-            })
-            .build()
+        schema_of(component, &ServiceMetrics::NAMES, &roles)
     }
 
     /// The metrics at `ts` for `load` units/s offered to `ready_workers` workers, with
@@ -286,6 +280,21 @@ impl ServiceModel {
             queue_depth,
         }
     }
+}
+
+/// The schema of `component` with the metrics `names`, each with its role in `roles`.
+pub(crate) fn schema_of(
+    component: impl Into<String>,
+    names: &[&str],
+    roles: &[MetricRole],
+) -> Result<Schema> {
+    names
+        .iter()
+        .zip(roles)
+        .fold(Schema::builder(component), |b, (name, role)| {
+            b.metric(*name, *role)
+        })
+        .build()
 }
 
 #[cfg(test)]
