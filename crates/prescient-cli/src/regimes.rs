@@ -13,7 +13,7 @@
 //! that alert's time minus the start. Alerts less than an hour apart form one episode; an
 //! episode that starts outside every detection window, after the warm-up, is a false alarm.
 
-use prescient::detect::{DistanceNorm, MetricDetectorParams, RollingZScore};
+use prescient::detect::{DistanceNorm, MetricDetectorParams};
 use prescient::regime::{RegimeDetector, RegimeParams};
 use prescient::synth::{MixParams, MixWorkload, WorkloadParams, generate_mix};
 use prescient::{PlannerParams, PoolStatus, Scaler, Timestamp};
@@ -165,17 +165,12 @@ fn regime_params(args: &RegimesArgs) -> Result<RegimeParams, String> {
     Ok(p)
 }
 
-/// The per-metric detector `kind` for one metric, at the fingerprint's alert rate.
-fn metric_detector(kind: &str, alert_rate: f64) -> MetricDetectorParams {
-    let base = match kind {
-        "zscore" => MetricDetectorParams::empty().member(
-            "zscore",
-            1.0,
-            Box::new(|_| RollingZScore::new(300).ok().map(|d| Box::new(d) as _)),
-        ),
-        _ => MetricDetectorParams::default(),
-    };
-    base.alert_rate(alert_rate).step_secs(15.0)
+/// The per-metric detector `kind` for one metric (as `prescient nab` builds it), at the
+/// fingerprint's alert rate.
+fn metric_detector(kind: &str, alert_rate: f64) -> Result<MetricDetectorParams, String> {
+    Ok(crate::nab::params_for(kind)?
+        .alert_rate(alert_rate)
+        .step_secs(15.0))
 }
 
 const KINDS: [&str; 2] = ["zscore", "prescient"];
@@ -201,7 +196,7 @@ fn run_seed(args: &RegimesArgs, scenario: &str, seed: u64) -> Result<Vec<Tally>,
     for kind in KINDS {
         for _ in 0..m {
             detectors.push(
-                metric_detector(kind, alert_rate)
+                metric_detector(kind, alert_rate)?
                     .build()
                     .map_err(|e| e.to_string())?,
             );
