@@ -8,13 +8,9 @@ use prescient_core::{Error, MetricRole, Result, Schema, Timestamp};
 use crate::WorkloadParams;
 use crate::params::DAY_SECS;
 use crate::rng::{Rng, Stream};
+// The healthy error rate and the queueing cap of `ServiceModel`.
+use crate::service::{BASE_ERROR_RATE, RHO_MAX};
 use crate::workload::{Workload, generate, raised_cosine};
-
-/// Errors of a healthy service: one request in a thousand (as [`ServiceModel`](crate::ServiceModel)).
-const BASE_ERROR_RATE: f64 = 0.001;
-
-/// Utilisation is capped here in the queueing factor, which would diverge at 1.
-const RHO_MAX: f64 = 0.99;
 
 /// A kind of request: what one costs and how much of the traffic it is.
 #[derive(Debug, Clone, Copy, PartialEq)]

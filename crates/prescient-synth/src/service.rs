@@ -8,7 +8,7 @@ const LATENCY_K: f64 = 1.0;
 
 /// Utilisation is capped here in the queueing formula, which would diverge at 1; beyond it the
 /// backlog takes over.
-const RHO_MAX: f64 = 0.99;
+pub(crate) const RHO_MAX: f64 = 0.99;
 
 /// The backlog holds at most this many seconds of capacity; beyond that requests are shed (they
 /// are already counted as unserved).
@@ -18,7 +18,7 @@ const BACKLOG_SECS: f64 = 60.0;
 const MAX_DT_SECS: f64 = 3_600.0;
 
 /// Errors of a healthy service: one request in a thousand.
-const BASE_ERROR_RATE: f64 = 0.001;
+pub(crate) const BASE_ERROR_RATE: f64 = 0.001;
 
 /// Memory of an idle worker, and what full load adds to it.
 const BASE_MEMORY: f64 = 0.35;
