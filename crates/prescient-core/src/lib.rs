@@ -9,6 +9,7 @@
 //! `Box<dyn …>`; they take time as an argument so that a replay, a simulation and a live service
 //! run exactly the same code.
 
+mod datetime;
 mod decision;
 mod error;
 mod forecast;
@@ -19,6 +20,7 @@ mod time;
 mod traits;
 mod window;
 
+pub use datetime::parse_datetime_micros;
 pub use decision::{
     Constraint, Decision, ForecastSummary, Reason, ReasonCode, RegimeMatch, RegimeNote,
 };
