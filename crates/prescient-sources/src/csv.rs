@@ -147,7 +147,13 @@ impl CsvReader {
                 reason: "no value column besides the time".into(),
             });
         }
-        let needed = indices.iter().copied().chain([time_index]).max().unwrap_or(0) + 1;
+        let needed = indices
+            .iter()
+            .copied()
+            .chain([time_index])
+            .max()
+            .unwrap_or(0)
+            + 1;
         let mut series: Vec<Vec<Point>> = vec![Vec::new(); names.len()];
         while let Some((line, fields)) = lines.next_row()? {
             if fields.len() < needed {
@@ -305,7 +311,10 @@ mod tests {
         let values: Vec<f64> = a.samples().iter().map(|s| s.values[0]).collect();
         assert_eq!(values, [1.0, 2.0, 3.0]);
         let b = CsvReader::new(grid())
-            .parse("b", "ts,v\r\n1970-01-01 00:01:00,1\r\n1970-01-01 00:02:00,2\r\n")
+            .parse(
+                "b",
+                "ts,v\r\n1970-01-01 00:01:00,1\r\n1970-01-01 00:02:00,2\r\n",
+            )
             .unwrap();
         assert_eq!(b.series(0)[1], Point::new(Timestamp::from_secs(120), 2.0));
     }
@@ -368,7 +377,9 @@ mod tests {
             eprintln!("skipped: ../shared/data not found");
             return;
         }
-        let r = CsvReader::new(Grid::new(300.0, 0.0).unwrap()).read(&nab).unwrap();
+        let r = CsvReader::new(Grid::new(300.0, 0.0).unwrap())
+            .read(&nab)
+            .unwrap();
         assert_eq!(r.series(0).len(), 4032);
         let t = CsvReader::new(grid()).read(&trace).unwrap();
         assert_eq!(t.series(0).len(), 84_332);

@@ -47,7 +47,12 @@ impl HttpClient {
     }
 
     /// POSTs `body` to `url` with `query` parameters and returns the body of a 2xx answer.
-    pub(crate) async fn post(&self, url: &str, query: &[(&str, &str)], body: String) -> Result<String> {
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        body: String,
+    ) -> Result<String> {
         let request = self.client.post(url).query(query).body(body);
         self.send(url, request).await
     }
@@ -81,19 +86,31 @@ impl HttpClient {
                 status: status.as_u16(),
                 body: String::new(),
             }
-        } else {
-            // reqwest's Display is terse ("error sending request"); its sources say why.
-            let mut reason = e.to_string();
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                reason.push_str(": ");
-                reason.push_str(&c.to_string());
-                cause = c.source();
+        } else if e.is_decode() || e.is_body() {
+            // The server answered, but the body was cut short or is not what it should be.
+            Error::Parse {
+                what: url.to_owned(),
+                line: 0,
+                reason: chain(e),
             }
+        } else {
             Error::Unreachable {
                 url: url.to_owned(),
-                reason,
+                reason: chain(e),
             }
         }
     }
+}
+
+/// An error and its causes, joined: reqwest's own message is terse ("error sending request"),
+/// its sources say why.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut reason = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        reason.push_str(": ");
+        reason.push_str(&c.to_string());
+        cause = c.source();
+    }
+    reason
 }

@@ -4,9 +4,11 @@
 
 mod blocking;
 mod client;
+mod prometheus;
 
 pub use blocking::Blocking;
 pub(crate) use client::HttpClient;
+pub use prometheus::PrometheusSource;
 
 use std::future::Future;
 

@@ -1,0 +1,3 @@
+//! Shared by the server tests.
+
+pub(crate) mod known_series;
