@@ -1,6 +1,8 @@
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use prescient_core::Timestamp;
+
 /// What can go wrong when an actuator reads or changes a platform.
 ///
 /// Every variant carries what went wrong, so that a host can log it and try again at the next
@@ -57,6 +59,28 @@ pub enum ActuateError {
     /// compiling and a host can fall back to counts.
     #[error("`{0}` is not supported by this actuator")]
     Unsupported(&'static str),
+    /// The request was not sent: the platform failed recently and [`Guarded`](crate::Guarded)'s
+    /// wait before the next attempt is not over.
+    #[error("{what}: backing off after {failures} failures in a row, until {until}")]
+    Backoff {
+        /// The actuator.
+        what: String,
+        /// Failed requests in a row.
+        failures: u32,
+        /// When the next request may go through.
+        until: Timestamp,
+    },
+    /// The request was not sent: the platform failed too often in a row and
+    /// [`Guarded`](crate::Guarded)'s circuit breaker is open.
+    #[error("{what}: circuit open after {failures} failures in a row, until {until}")]
+    CircuitOpen {
+        /// The actuator.
+        what: String,
+        /// Failed requests in a row.
+        failures: u32,
+        /// When one trial request will be let through.
+        until: Timestamp,
+    },
     /// An actuator's setting is outside its valid range.
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParam {
@@ -87,13 +111,17 @@ impl ActuateError {
         }
     }
 
-    /// Whether retrying the same request later may succeed: true for failures, time-outs and
-    /// input/output errors, false for unsupported operations, bad settings, a program that cannot
+    /// Whether retrying the same request later may succeed: true for failures, time-outs,
+    /// input/output errors and requests held back by [`Guarded`](crate::Guarded), false for unsupported operations, bad settings, a program that cannot
     /// be started and output that cannot be parsed (those need a person).
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            ActuateError::Failed { .. } | ActuateError::Timeout { .. } | ActuateError::Io(_)
+            ActuateError::Failed { .. }
+                | ActuateError::Timeout { .. }
+                | ActuateError::Io(_)
+                | ActuateError::Backoff { .. }
+                | ActuateError::CircuitOpen { .. }
         )
     }
 }

@@ -60,6 +60,7 @@ mod blocking;
 mod command;
 mod dry_run;
 mod error;
+mod guarded;
 mod simulated;
 #[cfg(test)]
 mod test_util;
@@ -69,6 +70,7 @@ pub use blocking::Blocking;
 pub use command::Command;
 pub use dry_run::DryRun;
 pub use error::ActuateError;
+pub use guarded::{Breaker, Guarded, RetryPolicy};
 pub use simulated::SimulatedPool;
 
 /// Re-exported from `prescient-core`, so that an actuator can be written against this crate
@@ -88,6 +90,7 @@ mod autotraits {
         assert_send_sync::<Command>();
         assert_send_sync::<Blocking<Command>>();
         assert_send_sync::<Blocking<SimulatedPool>>();
+        assert_send_sync::<Guarded<Command>>();
         assert_send_sync::<ActuateError>();
         assert_send_sync::<PoolStatus>();
         assert_send_sync::<Applied>();
