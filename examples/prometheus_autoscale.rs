@@ -20,7 +20,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use prescient::actuate::{Command, DryRun};
+use prescient::actuate::{Command, DryRun, Guarded, RetryPolicy};
 use prescient::{Actuator, MetricRole, Mode, PlannerParams, Scaler, Schema, Timestamp};
 use prescient_sources::http::{Blocking, PrometheusSource};
 use prescient_sources::{Grid, Live, Source};
@@ -120,7 +120,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .step_secs(args.step)
         .build()?;
     let mut actuator: Box<dyn Actuator> = match args.command.split_first() {
-        Some((program, rest)) => Box::new(Command::new(program.as_str(), rest.iter().cloned())),
+        // A failing platform is retried with backoff behind a circuit breaker, never hammered.
+        Some((program, rest)) => Box::new(Guarded::new(
+            Command::new(program.as_str(), rest.iter().cloned()),
+            RetryPolicy::default(),
+        )?),
         None => Box::new(DryRun::new(args.initial)),
     };
     let mut source = Blocking::new(source)?;
