@@ -510,6 +510,39 @@ mod proptests {
         }
 
         #[test]
+        fn prop_lines_read_write_and_read_back_the_same(
+            text in "([a-z_:]{1,4}( ?\\{( ?[a-z_]{1,3} ?= ?\"(\\PC|\\\\[\\\\n\"t]|[ #,}])*\" ?,?)*\\})? {1,2}(-?[0-9]{1,8}(\\.[0-9]{0,8})?(e-?[0-9]{1,3})?|NaN|[+-]?Inf|\\.5)( -?[0-9]{1,13}(\\.[0-9]{1,5})?)?( # \\{\\} 1)?[ \t\r]*\n){0,6}",
+            open_metrics in any::<bool>(),
+        ) {
+            // The fuzz target's oracle (fuzz/fuzz_targets/exposition.rs) on line-shaped text.
+            let format = if open_metrics { Format::OpenMetrics } else { Format::Prometheus };
+            let text = if open_metrics { format!("{text}# EOF\n") } else { text };
+            let mut written = String::new();
+            let mut read = Vec::new();
+            for entry in Parser::new(&text, format) {
+                let Ok(Entry::Sample(s)) = entry else { continue };
+                let labels: Vec<(&str, String)> =
+                    s.labels.iter().map(|l| (l.name, l.value().into_owned())).collect();
+                let refs: Vec<(&str, &str)> = labels.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                write_sample(&mut written, s.name, &refs, s.value, s.timestamp, format).unwrap();
+                read.push((s.name, labels, s.value, s.timestamp));
+            }
+            if open_metrics {
+                written.push_str("# EOF\n");
+            }
+            let back = samples(&written, format).unwrap();
+            prop_assert_eq!(back.len(), read.len());
+            for (s, (name, labels, value, ts)) in back.iter().zip(&read) {
+                prop_assert_eq!(s.name, *name);
+                let got: Vec<(&str, String)> =
+                    s.labels.iter().map(|l| (l.name, l.value().into_owned())).collect();
+                prop_assert_eq!(&got, labels);
+                prop_assert!(s.value.to_bits() == value.to_bits() || (s.value.is_nan() && value.is_nan()));
+                prop_assert_eq!(s.timestamp, *ts);
+            }
+        }
+
+        #[test]
         fn prop_fast_path_is_exact(m in 0u64..1_000_000_000_000_000, k in 0usize..16, neg in any::<bool>()) {
             let digits = m.to_string();
             let text = if k == 0 || k >= digits.len() {
