@@ -46,9 +46,10 @@
 //! that line and the older one never writes it. [`Extractor::extract`] sniffs.
 //!
 //! Both formats' metric types are read in both (`untyped` is [`MetricType::Unknown`]). The
-//! reader is lenient where Prometheus's own is: any other `#` line is a comment, whitespace may
-//! surround the tokens, a label set may end with a comma, and an unknown escape in a label value
-//! (`\t`) is kept as written. It is strict where a mistake would change the numbers: a value or
+//! reader is lenient where leniency cannot change a number: any other `#` line is a comment,
+//! spaces and tabs may surround the tokens, a label set may end with a comma, and an unknown
+//! escape in a label value (`\t`) is kept as written (as Prometheus keeps it). It is strict
+//! where a mistake would change the numbers: a value or
 //! a timestamp that does not parse, an unterminated label value, text after `# EOF` or a
 //! missing `# EOF` are errors, with the line number and the offending text. Quoted UTF-8 metric
 //! names (`{"my.metric"}`, Prometheus 3) are not read.

@@ -12,6 +12,10 @@ use crate::{Error, Grid, Point, Recorded, Result};
 /// Which series a column reads: a metric name and exact label matchers, as the PromQL selector
 /// `name{label="value", ...}`. Every series of that name whose labels match is summed.
 ///
+/// The name is the series' name as written on the page: an OpenMetrics counter `requests` is
+/// exposed as `requests_total`, a histogram's buckets as `name_bucket` (a histogram column
+/// accepts the histogram's name or its `_bucket` name).
+///
 /// A matcher with an empty value matches the series without that label (as in PromQL). To read
 /// one quantile of a summary, match its `quantile` label as written by the exporter
 /// (`quantile="0.99"`).
@@ -534,6 +538,16 @@ mod tests {
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_secs(s)
+    }
+
+    #[test]
+    fn types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Extractor>();
+        check::<Column>();
+        check::<Selector>();
+        check::<super::super::Parser<'static>>();
+        check::<super::super::Entry<'static>>();
     }
 
     #[test]
