@@ -174,7 +174,10 @@ fn page(seed: u64) -> String {
 fn parse(c: &mut Criterion) {
     let text = page(7);
     let lines = text.lines().count();
-    eprintln!("exposition_parse: a page of {} bytes, {lines} lines", text.len());
+    eprintln!(
+        "exposition_parse: a page of {} bytes, {lines} lines",
+        text.len()
+    );
     let mut group = c.benchmark_group("exposition_parse");
     group.throughput(Throughput::Bytes(text.len() as u64));
     group.bench_function("parse", |b| {
