@@ -15,9 +15,7 @@
 //!   rate, a histogram quantile, a gauge and a summary quantile), as a live scrape reads it.
 //!
 //! Run pinned to one core: `taskset -c 1 cargo bench -p prescient-benches --bench
-//! exposition_parse`. Measured on the development machine (2 shared cores), on the page of
-//! 3 851 138 bytes and 41 355 lines: `parse` 595 MiB/s (6.2 ms a page, 6.7 M lines/s),
-//! `extract` 346 MiB/s.
+//! exposition_parse`. The figures are in `docs/BENCHMARKS.md` (`parse`: about 650 MB/s).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prescient::Timestamp;
