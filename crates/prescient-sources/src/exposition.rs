@@ -189,7 +189,7 @@ pub enum Entry<'a> {
     Help {
         /// The metric family.
         name: &'a str,
-        /// The help text, unescaped (`\\`, `\n` and, in OpenMetrics, `\"`).
+        /// The help text, unescaped (`\\`, `\n`, `\"`).
         text: Cow<'a, str>,
     },
     /// `# TYPE name type`.
