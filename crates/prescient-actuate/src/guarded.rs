@@ -288,7 +288,14 @@ mod tests {
 
     #[test]
     fn backs_off_doubling_then_opens_the_breaker_then_tries_once() {
-        let mut g = Guarded::new(Flaky { fail: 100, calls: 0 }, policy()).unwrap();
+        let mut g = Guarded::new(
+            Flaky {
+                fail: 100,
+                calls: 0,
+            },
+            policy(),
+        )
+        .unwrap();
         let called = run(&mut g, 1000);
         // Waits of 10, 20, 40 s after the first three failures; the fourth opens the breaker
         // for 300 s; each half-open trial fails and opens it again.
@@ -313,7 +320,14 @@ mod tests {
 
     #[test]
     fn refusals_say_why_and_until_when() {
-        let mut g = Guarded::new(Flaky { fail: 100, calls: 0 }, policy()).unwrap();
+        let mut g = Guarded::new(
+            Flaky {
+                fail: 100,
+                calls: 0,
+            },
+            policy(),
+        )
+        .unwrap();
         let _ = g.scale(Timestamp::from_secs(0), &decision(0, 1, 3));
         let err = g
             .scale(Timestamp::from_secs(5), &decision(5, 1, 3))
@@ -323,7 +337,10 @@ mod tests {
             "{err}"
         );
         assert!(err.is_transient());
-        assert!(err.to_string().contains("backing off after 1 failures"), "{err}");
+        assert!(
+            err.to_string().contains("backing off after 1 failures"),
+            "{err}"
+        );
     }
 
     #[test]
