@@ -8,7 +8,7 @@
 //!   [`Recorded`] source.
 //! - Servers, async behind the feature `http` (tokio and reqwest; the core crates never see a
 //!   runtime): the Prometheus HTTP API, InfluxDB 1.x queries and `/metrics` scrapes, each an
-//!   [`http::AsyncSource`], and [`http::Blocking`] to run one from synchronous code.
+//!   `http::AsyncSource`, and `http::Blocking` to run one from synchronous code.
 //! - [`Live`] keeps a host's tick loop going when its monitoring stops answering: a failed poll
 //!   becomes a sample of NaNs, on which the `Scaler` holds its capacity.
 //!
