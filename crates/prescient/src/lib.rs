@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+pub mod export;
 
 /// The repository's README, compiled so that its example stays true.
 #[cfg(doctest)]
