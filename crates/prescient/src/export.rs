@@ -120,6 +120,11 @@ use prescient_core::{
 
 use crate::{ApplyOutcome, Scaler};
 
+#[cfg(feature = "metrics-endpoint")]
+mod endpoint;
+#[cfg(feature = "metrics-endpoint")]
+pub use endpoint::{EndpointParams, MetricsEndpoint};
+
 /// The exposition format of a rendered page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Format {
