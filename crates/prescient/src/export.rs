@@ -555,11 +555,9 @@ impl Exporter {
                 p.w.write_char('"')?;
                 p.close(&s, Value::Count(1))
             }
-            Family::DecisionTimestamp => p.one(
-                &s,
-                &[],
-                Value::Float(o.ts.as_millis() as f64 / 1000.0),
-            ),
+            Family::DecisionTimestamp => {
+                p.one(&s, &[], Value::Float(o.ts.as_millis() as f64 / 1000.0))
+            }
             Family::AnomalyScore => {
                 for (name, a) in self.metrics.iter().zip(&self.anomalies) {
                     p.one(&s, &[("metric", name)], Value::Float(a.score))?;
@@ -574,7 +572,11 @@ impl Exporter {
             }
             Family::AnomalyActionable => {
                 for (name, a) in self.metrics.iter().zip(&self.anomalies) {
-                    p.one(&s, &[("metric", name)], Value::Count(u64::from(a.actionable)))?;
+                    p.one(
+                        &s,
+                        &[("metric", name)],
+                        Value::Count(u64::from(a.actionable)),
+                    )?;
                 }
                 Ok(())
             }
@@ -583,7 +585,9 @@ impl Exporter {
                 p.one(&s, &[], Value::Float(v))
             }
             Family::RegimeSeverity => {
-                let v = o.regime.map_or(Value::Float(f64::NAN), |r| severity(r.severity));
+                let v = o
+                    .regime
+                    .map_or(Value::Float(f64::NAN), |r| severity(r.severity));
                 p.one(&s, &[], v)
             }
             _ => Ok(()),
@@ -1017,7 +1021,10 @@ mod tests {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "{name}"
             );
-            assert!(!name.ends_with("_total") && !name.ends_with("_info"), "{name}");
+            assert!(
+                !name.ends_with("_total") && !name.ends_with("_info"),
+                "{name}"
+            );
             assert_eq!(kind == Kind::Counter, f.sample_suffix() == "_total");
         }
     }

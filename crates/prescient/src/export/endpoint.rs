@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::Format;
 
+/// How long a refused or answered connection is kept to read the rest of its input.
+const LINGER: Duration = Duration::from_millis(20);
+
 /// The content type of error answers.
 const PLAIN: &str = "text/plain; charset=utf-8";
 
@@ -238,11 +241,31 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
-/// Answers 503 without waiting for the request: the write goes to the socket's buffer or not
-/// at all.
+/// Answers 503 without reading the request, taking at most [`LINGER`] of the accept thread.
 fn refuse(mut stream: TcpStream) {
-    if stream.set_nonblocking(true).is_ok() {
-        let _ = stream.write_all(&head(503, "Service Unavailable", PLAIN, 0, ""));
+    let _ = stream.set_write_timeout(Some(LINGER));
+    if stream
+        .write_all(&head(503, "Service Unavailable", PLAIN, 0, ""))
+        .is_ok()
+    {
+        linger(stream, LINGER);
+    }
+}
+
+/// Closes the sending side and reads what the client still sends until it closes, for at most
+/// `limit`: closing a socket with unread input resets the connection, and a reset can discard
+/// the answer before the client has read it.
+fn linger(mut stream: TcpStream, limit: Duration) {
+    let _ = stream.shutdown(Shutdown::Write);
+    if stream.set_read_timeout(Some(limit)).is_err() {
+        return;
+    }
+    let mut scratch = [0u8; 1024];
+    for _ in 0..64 {
+        match stream.read(&mut scratch) {
+            Ok(n) if n > 0 => {}
+            _ => return,
+        }
     }
 }
 
@@ -284,7 +307,7 @@ fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         }
         if len == buf.len() {
             return respond(
-                &mut stream,
+                stream,
                 Answer::error(431, "Request Header Fields Too Large"),
                 false,
             );
@@ -292,21 +315,26 @@ fn answer(mut stream: TcpStream, shared: &Shared) -> io::Result<()> {
         #[allow(clippy::disallowed_methods)]
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return respond(&mut stream, Answer::error(408, "Request Timeout"), false);
+            return respond(stream, Answer::error(408, "Request Timeout"), false);
         }
         stream.set_read_timeout(Some(left))?;
         match stream.read(&mut buf[len..]) {
             Ok(0) => return Ok(()),
             Ok(n) => len += n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                return respond(&mut stream, Answer::error(408, "Request Timeout"), false);
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return respond(stream, Answer::error(408, "Request Timeout"), false);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     };
     let (answer, head_only) = route(&buf[..end], shared);
-    respond(&mut stream, answer, head_only)
+    respond(stream, answer, head_only)
 }
 
 /// Where the request head ends (a blank line), if it has arrived.
@@ -356,7 +384,7 @@ fn route(head: &[u8], shared: &Shared) -> (Answer, bool) {
     }
 }
 
-fn respond(stream: &mut TcpStream, answer: Answer, head_only: bool) -> io::Result<()> {
+fn respond(mut stream: TcpStream, answer: Answer, head_only: bool) -> io::Result<()> {
     let body: &str = match &answer.body {
         Some(page) => page,
         None => answer.reason,
@@ -372,8 +400,7 @@ fn respond(stream: &mut TcpStream, answer: Answer, head_only: bool) -> io::Resul
         stream.write_all(body.as_bytes())?;
     }
     stream.flush()?;
-    // Closing the sending side first lets the client read the whole answer before the close.
-    let _ = stream.shutdown(Shutdown::Write);
+    linger(stream, LINGER);
     Ok(())
 }
 
