@@ -217,7 +217,9 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
         }
         let Ok(stream) = conn else {
             // A connection that failed before it was accepted (reset by the client, or out of
-            // file descriptors): nothing to answer.
+            // file descriptors): nothing to answer. The pause keeps an error that lasts (no
+            // descriptors left) from spinning this thread.
+            std::thread::sleep(Duration::from_millis(10));
             continue;
         };
         let limit = shared.params.max_connections;
@@ -226,18 +228,25 @@ fn serve(listener: &TcpListener, shared: &Arc<Shared>) {
             refuse(stream);
             continue;
         }
-        let worker = Arc::clone(shared);
-        let spawned = std::thread::Builder::new()
+        let slot = Slot(Arc::clone(shared));
+        // If the thread cannot start, the closure is dropped with its slot and stream: the
+        // connection is closed and the slot freed.
+        let _ = std::thread::Builder::new()
             .name("prescient-metrics-conn".into())
             .spawn(move || {
                 // An answer that cannot be written is the client's loss; there is no one to
                 // report it to.
-                let _ = answer(stream, &worker);
-                worker.active.fetch_sub(1, Ordering::SeqCst);
+                let _ = answer(stream, &slot.0);
             });
-        if spawned.is_err() {
-            shared.active.fetch_sub(1, Ordering::SeqCst);
-        }
+    }
+}
+
+/// One of the connections being served; dropping it frees the slot, also on a panic.
+struct Slot(Arc<Shared>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -248,20 +257,21 @@ fn refuse(mut stream: TcpStream) {
         .write_all(&head(503, "Service Unavailable", PLAIN, 0, ""))
         .is_ok()
     {
-        linger(stream, LINGER);
+        // A few reads at most: this is the accept thread's time.
+        linger(stream, LINGER, 4);
     }
 }
 
 /// Closes the sending side and reads what the client still sends until it closes, for at most
-/// `limit`: closing a socket with unread input resets the connection, and a reset can discard
-/// the answer before the client has read it.
-fn linger(mut stream: TcpStream, limit: Duration) {
+/// `limit` per read and `reads` reads: closing a socket with unread input resets the connection,
+/// and a reset can discard the answer before the client has read it.
+fn linger(mut stream: TcpStream, limit: Duration, reads: usize) {
     let _ = stream.shutdown(Shutdown::Write);
     if stream.set_read_timeout(Some(limit)).is_err() {
         return;
     }
     let mut scratch = [0u8; 1024];
-    for _ in 0..64 {
+    for _ in 0..reads {
         match stream.read(&mut scratch) {
             Ok(n) if n > 0 => {}
             _ => return,
@@ -400,7 +410,7 @@ fn respond(mut stream: TcpStream, answer: Answer, head_only: bool) -> io::Result
         stream.write_all(body.as_bytes())?;
     }
     stream.flush()?;
-    linger(stream, LINGER);
+    linger(stream, LINGER, 64);
     Ok(())
 }
 
