@@ -67,7 +67,7 @@
 //! # Design
 //!
 //! - **Summarised forecasts.** The forecast is exported as the decision used it: the peak over
-//!   the horizon ([`ForecastSummary`](crate::ForecastSummary)), with the highest lower and upper
+//!   the horizon ([`ForecastSummary`]), with the highest lower and upper
 //!   interval ends. If every step's value lies in its interval, the peak lies between those two,
 //!   so they are an interval for the peak. Per-step series would add a label per step whose
 //!   meaning shifts every tick (step 3 is a different time at each scrape), which graphs badly
@@ -88,7 +88,7 @@
 //!
 //! # Serving the page
 //!
-//! With the feature `metrics-endpoint`, `MetricsEndpoint` serves the page from a small
+//! With the feature `metrics-endpoint`, `MetricsEndpoint` (in this module) serves the page from a small
 //! `std::net` server of its own. A host that already runs an HTTP server mounts the exporter in
 //! its own handler instead; with axum, for example:
 //!
