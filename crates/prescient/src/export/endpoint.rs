@@ -50,8 +50,9 @@ impl EndpointParams {
         self
     }
 
-    /// How long one connection may take to send its request and take the answer (default 5 s;
-    /// at least 1 ms). A client slower than this is disconnected.
+    /// How long a client may take to send its whole request, and each write of the answer may
+    /// wait for it to read (default 5 s; at least 1 ms). A client slower than this is answered
+    /// 408 or disconnected.
     pub fn time_limit(mut self, limit: Duration) -> Self {
         self.time_limit = limit.max(Duration::from_millis(1));
         self
