@@ -813,3 +813,13 @@ fn exporters_are_send_and_sync() {
     assert_send_sync::<Exporter>();
     assert_send_sync::<Format>();
 }
+
+/// The endpoint's tests are in `tests/endpoint.rs`, behind the feature; a plain `cargo test`
+/// says it skipped them.
+#[cfg(not(feature = "metrics-endpoint"))]
+#[test]
+fn endpoint_tests_skipped_without_the_feature_metrics_endpoint() {
+    eprintln!(
+        "skipped: the MetricsEndpoint tests; run `cargo test -p prescient --features metrics-endpoint`"
+    );
+}
