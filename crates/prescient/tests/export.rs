@@ -823,3 +823,63 @@ fn endpoint_tests_skipped_without_the_feature_metrics_endpoint() {
         "skipped: the MetricsEndpoint tests; run `cargo test -p prescient --features metrics-endpoint`"
     );
 }
+
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A name with at least one visible character, weighted towards what needs escaping.
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            2 => "[a-z_]{1,12}",
+            2 => r#"[a-z\\"\n {}=,é]{0,8}[a-z]"#,
+            1 => any::<String>().prop_filter("visible", |s| !s.trim().is_empty()),
+        ]
+    }
+
+    fn nasty() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            4 => 0.0..1_000.0f64,
+            1 => any::<f64>(),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(1e308),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn prop_any_names_and_values_give_a_page_that_parses(
+            component in name(),
+            load_name in name(),
+            other in name(),
+            values in proptest::collection::vec((nasty(), nasty()), 1..40),
+            om in any::<bool>(),
+        ) {
+            prop_assume!(load_name != other);
+            let schema = Schema::builder(component.clone())
+                .metric(load_name.clone(), MetricRole::Load)
+                .metric(other.clone(), MetricRole::Custom)
+                .build()
+                .unwrap();
+            let format = if om { Format::OpenMetrics } else { Format::Prometheus };
+            let mut s = scaler(schema);
+            let mut exporter = Exporter::new(&s).format(format).timestamps(true);
+            let pool = PoolStatus { desired: 3, ready: 2 };
+            for (i, (a, b)) in values.iter().enumerate() {
+                let d = s.tick(ts(i as i64), &[*a, *b], pool).unwrap();
+                exporter.observe(&s, &d, pool);
+            }
+            let samples = check(&exporter.render_to_string(), format);
+            known_values_are_numbers(&samples);
+            for x in &samples {
+                prop_assert_eq!(&x.labels["component"], &component);
+                if let Some(m) = x.labels.get("metric") {
+                    prop_assert!(m == &load_name || m == &other, "{:?}", m);
+                }
+            }
+        }
+    }
+}
