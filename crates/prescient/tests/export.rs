@@ -814,6 +814,44 @@ fn exporters_are_send_and_sync() {
     assert_send_sync::<Format>();
 }
 
+/// Prometheus's own linter, `promtool check metrics`, reads the page and has nothing to say
+/// about it (names, units, help texts, counter suffixes). It needs Debian's `prometheus`
+/// package, so a plain `cargo test` skips it; `.ci/run` installs the package and runs it.
+#[test]
+#[ignore = "needs promtool (Debian's prometheus package); .ci/run runs it"]
+fn promtool_finds_nothing_to_lint() {
+    use std::process::{Command, Stdio};
+    let mut s = scaler(schema("checkout", "requests_per_s"));
+    let mut exporter = Exporter::new(&s);
+    let pool = PoolStatus {
+        desired: 4,
+        ready: 3,
+    };
+    for i in 0..130 {
+        let d = s.tick(ts(i), &[load(i), 0.5, 40.0], pool).unwrap();
+        exporter.observe(&s, &d, pool);
+    }
+    exporter.record_source_failure();
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is installed (apt-get install prometheus)");
+    let mut stdin = promtool.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, exporter.render_to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let out = promtool.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool: {said}");
+    assert_eq!(said.trim(), "", "promtool has lint findings");
+}
+
 /// The endpoint's tests are in `tests/endpoint.rs`, behind the feature; a plain `cargo test`
 /// says it skipped them.
 #[cfg(not(feature = "metrics-endpoint"))]
