@@ -123,66 +123,63 @@ fn a_bad_query_is_the_servers_error() {
     );
 }
 
-/// Serves `page` as `/metrics` on 127.0.0.1:19464 (the address the test server scrapes) until
-/// the returned flag is set.
-fn serve_metrics(page: String) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let listener = TcpListener::bind("127.0.0.1:19464").expect("port 19464 is free");
-    listener.set_nonblocking(true).unwrap();
-    let done = Arc::new(AtomicBool::new(false));
-    let stop = Arc::clone(&done);
-    thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    stream.set_nonblocking(false).unwrap();
-                    stream
-                        .set_read_timeout(Some(Duration::from_secs(1)))
-                        .unwrap();
-                    let mut buf = [0_u8; 4096];
-                    let _ = stream.read(&mut buf);
-                    let _ = write!(
-                        stream,
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\
-                         Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
-                        page.len()
-                    );
-                }
-                Err(_) => thread::sleep(Duration::from_millis(20)),
-            }
-        }
-    });
-    done
-}
-
 #[test]
 #[ignore = "needs a Prometheus server at $PRESCIENT_PROMETHEUS_URL (default http://127.0.0.1:19090) scraping 127.0.0.1:19464: .ci/run starts one"]
-fn a_page_we_expose_is_scraped_and_read_back() {
-    // A value no earlier run has exposed, so that the test sees this run's scrape.
-    let marker = (std::process::id() % 1000) as f64 + 0.25;
-    let done = serve_metrics(format!(
-        "# TYPE prescient_live_test gauge\nprescient_live_test{{kind=\"marker\"}} {marker}\n"
-    ));
+fn the_exporters_page_is_scraped_and_read_back() {
+    use prescient::export::{Exporter, MetricsEndpoint};
+    use prescient::{MetricRole, PlannerParams, PoolStatus, Scaler, Schema};
+
+    // A Scaler's decisions, exported on the address the test server scrapes, read back from
+    // Prometheus through the source: the whole loop a host's dashboard sees. The component is
+    // named after this process so that an earlier run's series cannot answer for this one.
+    let component = format!("live-test-{}", std::process::id());
+    let schema = Schema::builder(component.as_str())
+        .metric("rps", MetricRole::Load)
+        .build()
+        .unwrap();
+    let mut scaler = Scaler::builder(schema, PlannerParams::new(50.0).bounds(1, 100))
+        .build()
+        .unwrap();
+    let mut exporter = Exporter::new(&scaler);
+    let pool = PoolStatus::settled(2);
+    let mut target = 0;
+    for k in 0..40 {
+        let d = scaler
+            .tick(Timestamp::from_secs(15 * k), &[400.0 + k as f64], pool)
+            .unwrap();
+        exporter.observe(&scaler, &d, pool);
+        target = d.target;
+    }
+    let endpoint = MetricsEndpoint::bind("127.0.0.1:19464").expect("port 19464 is free");
+    endpoint.publish(exporter.render_to_string());
+
+    let selector = format!("{{component=\"{component}\"}}");
     let source = PrometheusSource::new(&url(), Grid::new(1.0, 300.0).unwrap())
         .unwrap()
-        .column("live", "prescient_live_test{kind=\"marker\"}");
+        .column("target", format!("prescient_workers_target{selector}"))
+        .column("ticks", format!("prescient_ticks_total{selector}"));
     let mut source = Blocking::new(source).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = f64::NAN;
+    let mut last = vec![f64::NAN; 2];
     while Instant::now() < deadline {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap();
-        let now = Timestamp::from_millis(now.as_millis() as i64);
-        last = source.poll(now).unwrap().values[0];
-        if last == marker {
+        last = source
+            .poll(Timestamp::from_millis(now.as_millis() as i64))
+            .unwrap()
+            .values;
+        if last[0].is_finite() {
             break;
         }
         thread::sleep(Duration::from_millis(250));
     }
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(last, marker, "Prometheus never scraped the page we exposed");
+    drop(endpoint);
+    assert_eq!(
+        last,
+        [f64::from(target), 40.0],
+        "Prometheus never scraped the exporter's page"
+    );
 }
 
 #[test]
