@@ -6,6 +6,10 @@
 //! `PRESCIENT_PROMETHEUS_URL` if the server is not at `http://127.0.0.1:19090`. They fail when
 //! the server is missing. The others fake a broken server in the test itself.
 #![cfg(feature = "http")]
+#![allow(clippy::unwrap_used)]
+// Tests unwrap: a panic is the failure report.
+// A live server is waited on, and asked for the present, by the wall clock.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
