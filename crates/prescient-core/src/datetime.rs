@@ -127,7 +127,10 @@ mod tests {
             parse_datetime_micros("2000-02-29 23:59:59.000001"),
             Some(951_868_799_000_001)
         );
-        assert_eq!(parse_datetime_micros("1969-12-31 23:59:59"), Some(-1_000_000));
+        assert_eq!(
+            parse_datetime_micros("1969-12-31 23:59:59"),
+            Some(-1_000_000)
+        );
     }
 
     #[test]

@@ -173,7 +173,11 @@ impl Grid {
         let after = points.partition_point(|p| p.ts <= t);
         match after.checked_sub(1).map(|i| points[i]) {
             Some(p) if t.as_millis() - p.ts.as_millis() <= self.lookback_ms => {
-                if p.value.is_finite() { p.value } else { f64::NAN }
+                if p.value.is_finite() {
+                    p.value
+                } else {
+                    f64::NAN
+                }
             }
             _ => f64::NAN,
         }
@@ -431,7 +435,12 @@ mod tests {
 
     #[test]
     fn bad_grids_are_refused() {
-        for (step, lookback) in [(0.0, 1.0), (f64::NAN, 1.0), (1.0, -1.0), (1.0, f64::INFINITY)] {
+        for (step, lookback) in [
+            (0.0, 1.0),
+            (f64::NAN, 1.0),
+            (1.0, -1.0),
+            (1.0, f64::INFINITY),
+        ] {
             assert!(Grid::new(step, lookback).is_err(), "{step} {lookback}");
         }
     }
@@ -452,7 +461,12 @@ mod tests {
         }
         let got: Vec<String> = samples.iter().map(|s| format!("{}", s.values[0])).collect();
         // 0: nothing; 10: 1 (7 s old); 20, 30: 2; 40, 50: stale marker; 60, 70, 80: 4; 90: too old.
-        assert_eq!(got, ["NaN", "1", "2", "2", "NaN", "NaN", "4", "4", "4", "NaN", "NaN"]);
+        assert_eq!(
+            got,
+            [
+                "NaN", "1", "2", "2", "NaN", "NaN", "4", "4", "4", "NaN", "NaN"
+            ]
+        );
     }
 
     #[test]

@@ -47,7 +47,12 @@ impl HttpClient {
     }
 
     /// POSTs `body` to `url` with `query` parameters and returns the body of a 2xx answer.
-    pub(crate) async fn post(&self, url: &str, query: &[(&str, &str)], body: String) -> Result<String> {
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        body: String,
+    ) -> Result<String> {
         let request = self.client.post(url).query(query).body(body);
         self.send(url, request).await
     }
