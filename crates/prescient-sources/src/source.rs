@@ -95,14 +95,14 @@ impl Grid {
     /// ```
     pub fn new(step_secs: f64, lookback_secs: f64) -> Result<Self> {
         let step_ms = (step_secs * 1000.0).round();
-        if !(step_ms >= 1.0 && step_ms < 1e15) {
+        if !(1.0..1e15).contains(&step_ms) {
             return Err(Error::InvalidParam {
                 name: "step",
                 reason: format!("must be at least 1 ms and finite, got {step_secs} s"),
             });
         }
         let lookback_ms = (lookback_secs * 1000.0).round();
-        if !(lookback_ms >= 0.0 && lookback_ms < 1e15) {
+        if !(0.0..1e15).contains(&lookback_ms) {
             return Err(Error::InvalidParam {
                 name: "lookback",
                 reason: format!("must be finite and non-negative, got {lookback_secs} s"),
