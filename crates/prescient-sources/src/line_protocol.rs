@@ -6,7 +6,7 @@
 //! use prescient_sources::{Grid, Source};
 //!
 //! let text = "\
-//! # telegraf, one host per line
+//! ## telegraf, one host per line
 //! cpu,host=a usage=20.5,requests=100i 1700000000000
 //! cpu,host=b usage=10,requests=50i 1700000000000
 //! cpu,host=a usage=30.5,requests=120i 1700000015000
