@@ -4,9 +4,11 @@
 
 mod blocking;
 mod client;
+mod influx;
 
 pub use blocking::Blocking;
 pub(crate) use client::HttpClient;
+pub use influx::{Aggregation, InfluxColumn, InfluxSource, InfluxWriter};
 
 use std::future::Future;
 
