@@ -224,6 +224,22 @@ impl LineProtocol {
 
     /// Reads a stream into a source on `grid`, a chunk at a time; `what` names it in errors.
     ///
+    /// ```
+    /// use prescient_core::Timestamp;
+    /// use prescient_sources::line_protocol::{Column, LineProtocol, Precision};
+    /// use prescient_sources::{Grid, Source};
+    ///
+    /// let stdin_like: &[u8] = b"load,svc=api rps=5i 0\nload,svc=api rps=7i 15\n";
+    /// let lp = LineProtocol::new(vec![Column::new("load", "rps").named("load")])
+    ///     .precision(Precision::Seconds);
+    /// let mut source = lp.read(stdin_like, "stdin", Grid::new(15.0, 0.0)?)?;
+    /// let samples = source.backfill(Timestamp::EPOCH, Timestamp::from_secs(30))?;
+    /// let values: Vec<f64> = samples.iter().map(|s| s.values[0]).collect();
+    /// assert_eq!(values[..2], [5.0, 7.0]);
+    /// assert!(values[2].is_nan()); // nothing at 30 s, and no lookback
+    /// # Ok::<(), prescient_sources::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Io`] when the stream fails, and as [`read_str`](Self::read_str).

@@ -206,7 +206,9 @@ fn base_url(url: &str) -> Result<String> {
 /// and aligns the points with the [`Grid`], so a step without points takes the previous step's
 /// value within the lookback and is NaN beyond it. A poll asks for the steps within the
 /// lookback up to `now` and takes the grid's value at `now` (the latest step is then cut at
-/// `now`: a `sum` over it counts the points up to `now`).
+/// `now`: a `sum` over it counts the points up to `now`). A column without data within the
+/// lookback is NaN in a poll, like a gap in a backfill; but a backfill in which a column has no
+/// data at all is an error, as it is almost always a misspelt name or tag.
 ///
 /// ```no_run
 /// use prescient_core::Timestamp;
