@@ -210,6 +210,8 @@ fn base_url(url: &str) -> Result<String> {
 /// lookback is NaN in a poll, like a gap in a backfill; but a backfill in which a column has no
 /// data at all is an error, as it is almost always a misspelt name or tag.
 ///
+/// Plain HTTP(S) without authentication: a server with `auth-enabled` is not supported yet.
+///
 /// ```no_run
 /// use prescient_core::Timestamp;
 /// use prescient_sources::http::{Blocking, InfluxColumn, InfluxSource};
@@ -231,7 +233,6 @@ pub struct InfluxSource {
     client: HttpClient,
     url: String,
     database: String,
-    credentials: Option<(String, String)>,
     columns: Vec<InfluxColumn>,
     names: Vec<String>,
     grid: Grid,
@@ -260,7 +261,6 @@ impl InfluxSource {
             client: HttpClient::new(DEFAULT_TIMEOUT)?,
             url: base_url(url)?,
             database: database.into(),
-            credentials: None,
             names: columns.iter().map(|c| c.name.clone()).collect(),
             columns,
             grid,
@@ -277,12 +277,6 @@ impl InfluxSource {
         Ok(self)
     }
 
-    /// A user name and password (InfluxDB's `u` and `p` parameters).
-    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.credentials = Some((user.into(), password.into()));
-        self
-    }
-
     /// The grid.
     pub fn grid(&self) -> Grid {
         self.grid
@@ -292,15 +286,11 @@ impl InfluxSource {
     async fn run(&self, statements: &[String]) -> Result<Vec<Vec<Point>>> {
         let q = statements.join(";");
         let url = format!("{}/query", self.url);
-        let mut params = vec![
+        let params = [
             ("db", self.database.as_str()),
             ("epoch", "ms"),
             ("q", q.as_str()),
         ];
-        if let Some((u, p)) = &self.credentials {
-            params.push(("u", u));
-            params.push(("p", p));
-        }
         let body = self
             .client
             .get(&url, &params)
@@ -543,7 +533,6 @@ pub struct InfluxWriter {
     client: HttpClient,
     url: String,
     database: String,
-    credentials: Option<(String, String)>,
     precision: Precision,
 }
 
@@ -559,7 +548,6 @@ impl InfluxWriter {
             client: HttpClient::new(DEFAULT_TIMEOUT)?,
             url: base_url(url)?,
             database: database.into(),
-            credentials: None,
             precision: Precision::Milliseconds,
         })
     }
@@ -580,23 +568,9 @@ impl InfluxWriter {
         Ok(self)
     }
 
-    /// A user name and password (InfluxDB's `u` and `p` parameters).
-    pub fn credentials(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.credentials = Some((user.into(), password.into()));
-        self
-    }
-
-    fn params<'a>(&'a self, mut params: Vec<(&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
-        if let Some((u, p)) = &self.credentials {
-            params.push(("u", u));
-            params.push(("p", p));
-        }
-        params
-    }
-
     async fn admin(&self, statement: String) -> Result<()> {
         let url = format!("{}/query", self.url);
-        let params = self.params(vec![("q", statement.as_str())]);
+        let params = [("q", statement.as_str())];
         let body = self
             .client
             .post(&url, &params, String::new())
@@ -634,10 +608,10 @@ impl InfluxWriter {
     /// malformed line, a field of another type than before).
     pub async fn write(&self, lines: String) -> Result<()> {
         let url = format!("{}/write", self.url);
-        let params = self.params(vec![
+        let params = [
             ("db", self.database.as_str()),
             ("precision", self.precision.as_str()),
-        ]);
+        ];
         self.client
             .post(&url, &params, lines)
             .await
