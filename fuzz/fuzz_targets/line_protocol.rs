@@ -1,9 +1,10 @@
 //! Feeds the line-protocol reader arbitrary bytes: as one line to `Line::parse`, and as a
 //! stream cut at an arbitrary point to a `Collector` selecting a few columns.
 //!
-//! Oracle: no panic; on a single line (no newline) `Line::parse` accepts exactly what the
+//! Oracle: no panic; on a single line (no newline) `Line::parse` accepts what the
 //! `influxdb-line-protocol` crate (InfluxDB IOx's parser) accepts, with the same measurement,
-//! tags, fields and timestamp; a stream read in two chunks gives the same points, or fails, as
+//! tags, fields and timestamp, but for a comma after a line's only field (which the crate takes
+//! and InfluxDB refuses); a stream read in two chunks gives the same points, or fails, as
 //! the stream read whole.
 //!
 //! `cargo fuzz run line_protocol` (needs cargo-fuzz and a nightly toolchain).
@@ -42,12 +43,30 @@ fn reference(text: &str) -> Option<Line> {
     })
 }
 
+/// Whether removing one comma that ends the fields (before a space or the end) makes our parse
+/// `theirs`: the crate takes such a comma after a line's only field (`m f=1,`), InfluxDB 1.x and
+/// we refuse it. The one known difference.
+fn without_a_trailing_comma(text: &str, theirs: Option<&Line>) -> bool {
+    let bytes = text.as_bytes();
+    theirs.is_some()
+        && (0..bytes.len())
+            .filter(|&i| bytes[i] == b',' && matches!(bytes.get(i + 1), None | Some(b' ')))
+            .any(|i| {
+                let fixed = format!("{}{}", &text[..i], &text[i + 1..]);
+                Line::parse(&fixed).ok().flatten().as_ref() == theirs
+            })
+}
+
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
         && !text.contains('\n')
     {
         let ours = Line::parse(text).ok().flatten();
-        assert_eq!(ours, reference(text), "{text:?}");
+        let theirs = reference(text);
+        assert!(
+            ours == theirs || (ours.is_none() && without_a_trailing_comma(text, theirs.as_ref())),
+            "{text:?}: ours {ours:?}, theirs {theirs:?}"
+        );
     }
 
     let lp = LineProtocol::new(vec![

@@ -37,10 +37,12 @@
 //! A hand-written byte parser, to the line-protocol reference: escapes of commas, spaces and
 //! equals signs (and backslashes) in measurements, tag keys and values and field keys, quoted
 //! string fields with escaped quotes and backslashes (a string may span lines), comments and
-//! blank lines skipped. It accepts exactly the lines that the `influxdb-line-protocol` crate
-//! (InfluxDB IOx's parser) accepts, with the same values (a property test checks this on
-//! generated lines, and the fuzz target `line_protocol` on arbitrary ones), and it is several
-//! times faster: the bench `line_protocol_parse` measures both. Non-UTF-8 bytes in string field
+//! blank lines skipped. It accepts the lines that the `influxdb-line-protocol` crate (InfluxDB
+//! IOx's parser) accepts, with the same values (a property test checks this on generated lines,
+//! and the fuzz target `line_protocol` on arbitrary ones), but for one case: a comma after a
+//! line's only field (`m f=1,`), which the crate takes and InfluxDB 1.x refuses, as this parser
+//! does. It is several times faster: the bench `line_protocol_parse` measures
+//! both. Non-UTF-8 bytes in string field
 //! values are tolerated, as those values are skipped.
 //!
 //! Lines end with `\n`; a `\r` before it is an error, as in InfluxDB. A stream is read in
@@ -1637,6 +1639,30 @@ mod proptests {
         })
     }
 
+    /// Whether removing one comma that ends the fields (before a space or the end) makes our
+    /// parse `theirs`: the crate takes such a comma after a line's only field, InfluxDB and we
+    /// refuse it.
+    fn without_a_trailing_comma(text: &str, theirs: Option<&Line>) -> bool {
+        let bytes = text.as_bytes();
+        theirs.is_some()
+            && (0..bytes.len())
+                .filter(|&i| bytes[i] == b',' && matches!(bytes.get(i + 1), None | Some(b' ')))
+                .any(|i| {
+                    let fixed = format!("{}{}", &text[..i], &text[i + 1..]);
+                    Line::parse(&fixed).ok().flatten().as_ref() == theirs
+                })
+    }
+
+    #[test]
+    fn the_crate_takes_trailing_commas_and_we_do_not() {
+        for text in ["m a=0i,", "m,t=1 b=t,"] {
+            let theirs = reference(text);
+            assert!(theirs.is_some(), "{text}");
+            assert!(Line::parse(text).is_err(), "{text}");
+            assert!(without_a_trailing_comma(text, theirs.as_ref()), "{text}");
+        }
+    }
+
     proptest! {
         #[test]
         fn prop_agrees_with_the_crate_on_valid_lines((text, expected) in line()) {
@@ -1658,9 +1684,15 @@ mod proptests {
             let chars: Vec<char> = text.chars().collect();
             let at = cut.index(chars.len() + 1);
             let mangled: String = chars[..at].iter().chain(junk.chars().collect::<Vec<_>>().iter()).chain(chars[at..].iter()).collect();
-            prop_assume!(!mangled.contains('\n'));
+            // One line: a newline inside a string is read by both, but a mangled quote would
+            // make the two disagree about where lines end, not about lines.
+            let mangled = mangled.replace('\n', "n");
             let ours = Line::parse(&mangled).ok().flatten();
-            prop_assert_eq!(ours, reference(&mangled), "{:?}", mangled);
+            let theirs = reference(&mangled);
+            prop_assert!(
+                ours == theirs || (ours.is_none() && without_a_trailing_comma(&mangled, theirs.as_ref())),
+                "{mangled:?}: ours {ours:?}, theirs {theirs:?}"
+            );
         }
 
         #[test]
