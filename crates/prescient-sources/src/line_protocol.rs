@@ -1345,6 +1345,14 @@ mod tests {
     }
 
     #[test]
+    fn autotraits() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<LineProtocol>();
+        send_sync::<Collector>();
+        send_sync::<Line>();
+    }
+
+    #[test]
     fn unescapes_names() {
         let l = line(r"a\ b\,c,k\=1=v\,2\ x f\ g=1 1");
         assert_eq!(l.measurement, "a b,c");

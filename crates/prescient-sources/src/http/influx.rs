@@ -770,6 +770,14 @@ mod tests {
     }
 
     #[test]
+    fn autotraits() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<InfluxSource>();
+        send_sync::<InfluxWriter>();
+        send_sync::<InfluxColumn>();
+    }
+
+    #[test]
     fn escapes_line_protocol() {
         assert_eq!(escape("a b,c=d", true), r"a\ b\,c=d");
         assert_eq!(escape("a b,c=d", false), r"a\ b\,c\=d");
