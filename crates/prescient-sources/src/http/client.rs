@@ -35,11 +35,6 @@ impl HttpClient {
         &self.client
     }
 
-    /// The time limit.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// GETs `url` with `query` parameters and returns the body of a 2xx answer.
     pub(crate) async fn get(&self, url: &str, query: &[(&str, &str)]) -> Result<String> {
         let request = self.client.get(url).query(query);

@@ -3,15 +3,14 @@
 //! its own for a synchronous host.
 
 mod blocking;
-// Parts of the client (`post`, `inner`, `timeout`) are for the Prometheus and InfluxDB sources;
-// until they land, only the `/metrics` scrape uses it.
-#[allow(dead_code)]
 mod client;
+mod influx;
 mod prometheus;
 mod scrape;
 
 pub use blocking::Blocking;
 pub(crate) use client::HttpClient;
+pub use influx::{Aggregation, InfluxColumn, InfluxSource, InfluxWriter};
 pub use prometheus::PrometheusSource;
 pub use scrape::ScrapeSource;
 
