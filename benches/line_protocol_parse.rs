@@ -21,6 +21,8 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 
+use prescient_benches::Xorshift;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prescient::Timestamp;
 use prescient_sources::line_protocol::{Column, LineProtocol};
@@ -30,25 +32,9 @@ const LINES: usize = 100_000;
 const HOSTS: usize = 16;
 const REGIONS: [&str; 4] = ["eu-west", "eu-central", "us-east", "ap-south"];
 
-/// A seeded xorshift stream.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
-    }
-}
-
 /// `LINES` lines of Telegraf-like line protocol.
 fn text() -> String {
-    let mut rng = Rng(0x5eed_1e55_0b57_ac1e);
+    let mut rng = Xorshift(0x5eed_1e55_0b57_ac1e);
     let mut out = String::with_capacity(LINES * 100);
     let t0: i64 = 1_700_000_000_000_000_000;
     for k in 0..LINES {
@@ -61,30 +47,30 @@ fn text() -> String {
                 rng.uniform(0.0, 80.0),
                 rng.uniform(0.0, 20.0),
                 rng.uniform(0.0, 100.0),
-                rng.next() % 5000,
+                rng.next_u64() % 5000,
             ),
             1 => format!(
                 "mem,host=server{host:02},region={region} used={}i,available={}i,used_percent={} {ts}\n",
-                rng.next() % (1 << 34),
-                rng.next() % (1 << 34),
+                rng.next_u64() % (1 << 34),
+                rng.next_u64() % (1 << 34),
                 rng.uniform(0.0, 100.0),
             ),
             2 => format!(
                 "disk,device=nvme0n1,host=server{host:02},path=/var/lib/my\\ data,region={region} free={}u,used_percent={:.3} {ts}\n",
-                rng.next() % (1 << 40),
+                rng.next_u64() % (1 << 40),
                 rng.uniform(0.0, 100.0),
             ),
             3 => format!(
                 "net,host=server{host:02},interface=eth0,region={region} bytes_recv={}i,bytes_sent={}i,err_in=0i,drop_in={}i {ts}\n",
-                rng.next() % (1 << 40),
-                rng.next() % (1 << 40),
-                rng.next() % 10,
+                rng.next_u64() % (1 << 40),
+                rng.next_u64() % (1 << 40),
+                rng.next_u64() % 10,
             ),
             _ => format!(
                 "http,host=server{host:02},method=GET,region={region},status=2xx requests={}i,latency_ms={:.1},healthy={},route=\"/api/v1/\\\"items\\\"\" {ts}\n",
-                rng.next() % 2000,
+                rng.next_u64() % 2000,
                 rng.uniform(1.0, 400.0),
-                if rng.next() % 50 == 0 {
+                if rng.next_u64() % 50 == 0 {
                     "false"
                 } else {
                     "true"
