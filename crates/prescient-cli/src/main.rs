@@ -19,6 +19,7 @@ mod regimes;
 mod report;
 mod simulate;
 mod simulate_requests;
+mod soak;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,9 @@ enum Command {
     /// How early the workload fingerprint flags a regime change, against per-metric detectors,
     /// on seeded services with labelled changes.
     Regimes(regimes::RegimesArgs),
+    /// Runs the `Scaler` and the per-metric detectors for millions of ticks and prints the
+    /// resident memory as it goes.
+    Soak(soak::SoakArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => finish(simulate::run(&args)),
         Command::SimulateRequests(args) => finish(simulate_requests::run(&args)),
         Command::Regimes(args) => finish(regimes::run(&args)),
+        Command::Soak(args) => finish(soak::run(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));
