@@ -1,7 +1,7 @@
 //! Estimating the coefficients of one ARIMA order: CSS start values, then the exact Gaussian
 //! likelihood, both minimised by argmin's L-BFGS over the unconstrained parametrisation.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use argmin::core::{CostFunction, Executor, Gradient};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -36,6 +36,12 @@ const TOL_GRAD: f64 = 1e-5;
 const TOL_COST: f64 = 1e-8;
 /// Iterations of L-BFGS per stage.
 const MAX_ITERS: u64 = 100;
+/// Objective evaluations one minimisation may spend per iteration and parameter: argmin's line
+/// search has no iteration limit of its own, and on a pathological likelihood surface (a fuzzed
+/// history of four values near 1e250) it never stopped. A normal fit spends a few evaluations
+/// per iteration and parameter (the gradient's two, a line search's few); the budget only stops
+/// a search that has lost its way, keeping the best point seen.
+const EVALS_PER_ITER_AND_PARAM: usize = 40;
 /// Roots closer to the unit circle than this make a model unacceptable to the search (R's
 /// `auto.arima` rule: such a model forecasts badly and its likelihood is unreliable).
 pub(crate) const MIN_ROOT: f64 = 1.01;
@@ -330,10 +336,21 @@ struct Objective<'a> {
     f: &'a dyn Fn(&[f64]) -> f64,
     best: &'a RefCell<(Vec<f64>, f64)>,
     scratch: RefCell<Vec<f64>>,
+    evals: Cell<usize>,
+    budget: usize,
 }
 
 impl Objective<'_> {
+    /// An error that ends the solver's run once the evaluation budget is spent.
+    fn check_budget(&self) -> Result<(), argmin::core::Error> {
+        if self.evals.get() >= self.budget {
+            return Err(argmin::core::Error::msg("evaluation budget spent"));
+        }
+        Ok(())
+    }
+
     fn eval(&self, x: &[f64]) -> f64 {
+        self.evals.set(self.evals.get() + 1);
         let v = (self.f)(x);
         let v = if v.is_finite() { v } else { PENALTY };
         let mut best = self.best.borrow_mut();
@@ -351,6 +368,7 @@ impl CostFunction for Objective<'_> {
     type Output = f64;
 
     fn cost(&self, p: &Self::Param) -> Result<f64, argmin::core::Error> {
+        self.check_budget()?;
         let mut x = self.scratch.borrow_mut();
         x.clear();
         x.extend(p.iter().copied());
@@ -363,6 +381,7 @@ impl Gradient for Objective<'_> {
     type Gradient = Array1<f64>;
 
     fn gradient(&self, p: &Self::Param) -> Result<Self::Gradient, argmin::core::Error> {
+        self.check_budget()?;
         let mut x = self.scratch.borrow_mut();
         x.clear();
         x.extend(p.iter().copied());
@@ -388,6 +407,8 @@ pub(crate) fn minimise(f: &dyn Fn(&[f64]) -> f64, x0: &[f64]) -> (Vec<f64>, f64)
         f,
         best: &best,
         scratch: RefCell::new(Vec::with_capacity(x0.len())),
+        evals: Cell::new(0),
+        budget: MAX_ITERS as usize * EVALS_PER_ITER_AND_PARAM * (x0.len() + 1),
     };
     let v0 = objective.eval(x0);
     if x0.is_empty() || v0 >= PENALTY {
