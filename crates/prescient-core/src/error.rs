@@ -63,4 +63,15 @@ pub enum Error {
     /// A model was asked to predict before it was fitted or warmed up.
     #[error("model is not ready: {0}")]
     NotReady(&'static str),
+    /// What was asked is not supported by this model or build (for example saving a model
+    /// that cannot be saved in a snapshot).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// Bytes that should be a snapshot are not one, are cut short or fail their checksum.
+    #[error("corrupt snapshot: {0}")]
+    CorruptSnapshot(String),
+    /// A valid snapshot that cannot be restored here: another format version, or a snapshot of
+    /// a differently configured model.
+    #[error("incompatible snapshot: {0}")]
+    IncompatibleSnapshot(String),
 }

@@ -15,6 +15,7 @@ mod error;
 mod forecast;
 mod metric;
 mod score;
+pub mod snapshot;
 mod sorted_window;
 mod time;
 mod traits;

@@ -74,6 +74,35 @@ pub trait Detector: Send {
 
     /// Forgets everything seen.
     fn reset(&mut self);
+    /// What the detector has learned, encoded for a snapshot ([`crate::snapshot`]): its whole
+    /// state, settings included, so that [`load_state`](Self::load_state) on a detector of the same
+    /// type makes it compute exactly what this one would.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Unsupported`] (the default) for a detector that cannot be saved.
+    fn save_state(&self) -> Result<Vec<u8>> {
+        Err(crate::Error::Unsupported(format!(
+            "`{}` cannot be saved in a snapshot",
+            self.name()
+        )))
+    }
+
+    /// Replaces this detector's state with one that [`save_state`](Self::save_state) wrote on a
+    /// detector of the same type.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::CorruptSnapshot`] when `state` does not decode, and
+    /// [`crate::Error::Unsupported`] (the default) for a detector that cannot be restored; the
+    /// detector is unchanged on error.
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let _ = state;
+        Err(crate::Error::Unsupported(format!(
+            "`{}` cannot be restored from a snapshot",
+            self.name()
+        )))
+    }
 }
 
 /// A streaming anomaly detector over feature vectors of a fixed dimension (several metrics, or
@@ -103,6 +132,35 @@ pub trait VectorDetector: Send {
 
     /// Forgets everything seen.
     fn reset(&mut self);
+    /// What the detector has learned, encoded for a snapshot ([`crate::snapshot`]): its whole
+    /// state, settings included, so that [`load_state`](Self::load_state) on a detector of the same
+    /// type makes it compute exactly what this one would.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Unsupported`] (the default) for a detector that cannot be saved.
+    fn save_state(&self) -> Result<Vec<u8>> {
+        Err(crate::Error::Unsupported(format!(
+            "`{}` cannot be saved in a snapshot",
+            self.name()
+        )))
+    }
+
+    /// Replaces this detector's state with one that [`save_state`](Self::save_state) wrote on a
+    /// detector of the same type.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::CorruptSnapshot`] when `state` does not decode, and
+    /// [`crate::Error::Unsupported`] (the default) for a detector that cannot be restored; the
+    /// detector is unchanged on error.
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let _ = state;
+        Err(crate::Error::Unsupported(format!(
+            "`{}` cannot be restored from a snapshot",
+            self.name()
+        )))
+    }
 }
 
 /// A streaming forecaster of one series observed at a regular step.
@@ -164,6 +222,35 @@ pub trait Forecaster: Send {
 
     /// Forgets everything seen (fitted parameters may be kept).
     fn reset(&mut self);
+    /// What the model has learned, encoded for a snapshot ([`crate::snapshot`]): its whole
+    /// state, settings included, so that [`load_state`](Self::load_state) on a model of the same
+    /// type makes it compute exactly what this one would.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Unsupported`] (the default) for a model that cannot be saved.
+    fn save_state(&self) -> Result<Vec<u8>> {
+        Err(crate::Error::Unsupported(format!(
+            "`{}` cannot be saved in a snapshot",
+            self.name()
+        )))
+    }
+
+    /// Replaces this model's state with one that [`save_state`](Self::save_state) wrote on a
+    /// model of the same type.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::CorruptSnapshot`] when `state` does not decode, and
+    /// [`crate::Error::Unsupported`] (the default) for a model that cannot be restored; the
+    /// model is unchanged on error.
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let _ = state;
+        Err(crate::Error::Unsupported(format!(
+            "`{}` cannot be restored from a snapshot",
+            self.name()
+        )))
+    }
 }
 
 /// A forecasting method: the settings of a model, which fit a [`Forecaster`] on a history.
@@ -197,6 +284,12 @@ impl<T: Detector + ?Sized> Detector for Box<T> {
     fn reset(&mut self) {
         (**self).reset();
     }
+    fn save_state(&self) -> Result<Vec<u8>> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        (**self).load_state(state)
+    }
 }
 
 impl<T: VectorDetector + ?Sized> VectorDetector for Box<T> {
@@ -211,6 +304,12 @@ impl<T: VectorDetector + ?Sized> VectorDetector for Box<T> {
     }
     fn reset(&mut self) {
         (**self).reset();
+    }
+    fn save_state(&self) -> Result<Vec<u8>> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        (**self).load_state(state)
     }
 }
 
@@ -244,6 +343,12 @@ impl<T: Forecaster + ?Sized> Forecaster for Box<T> {
     }
     fn reset(&mut self) {
         (**self).reset();
+    }
+    fn save_state(&self) -> Result<Vec<u8>> {
+        (**self).save_state()
+    }
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        (**self).load_state(state)
     }
 }
 

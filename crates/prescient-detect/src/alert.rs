@@ -9,6 +9,7 @@ use crate::{TailCalibrator, Verdict};
 /// [`VectorMonitor`](crate::VectorMonitor): both combine their members the same way and judge
 /// the combination the same way, so that their verdicts mean the same thing.
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct Alerter {
     alert_rate: f64,
     refractory: usize,

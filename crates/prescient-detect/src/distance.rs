@@ -89,6 +89,9 @@ impl RecentDistance {
 }
 
 impl VectorDetector for RecentDistance {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "distance"
     }

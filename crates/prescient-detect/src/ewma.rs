@@ -192,6 +192,9 @@ impl Ewma {
 }
 
 impl Detector for Ewma {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "ewma"
     }

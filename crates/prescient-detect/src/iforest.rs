@@ -1085,10 +1085,12 @@ impl StreamingIsolationForestParams {
 /// # Ok::<(), prescient_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct StreamingIsolationForest {
     params: StreamingIsolationForestParams,
     window: RefitWindow,
     model: Option<IsolationForestModel>,
+    #[cfg_attr(feature = "serde", serde(skip))]
     scratch: Scratch,
 }
 
@@ -1143,6 +1145,9 @@ impl StreamingIsolationForest {
 }
 
 impl VectorDetector for StreamingIsolationForest {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "iforest"
     }

@@ -252,6 +252,9 @@ impl KnnCad {
 }
 
 impl Detector for KnnCad {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "knn_cad"
     }

@@ -5,6 +5,7 @@ use prescient_core::{Error, Result};
 /// The latest `window` vectors of dimension `dim`, row-major, and when to refit a model on them:
 /// first once `min_points` vectors are stored, then every `refit_every` vectors.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct RefitWindow {
     dim: usize,
     window: usize,

@@ -206,6 +206,9 @@ impl SeasonalMedian {
 }
 
 impl Detector for SeasonalMedian {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "seasonal_median"
     }

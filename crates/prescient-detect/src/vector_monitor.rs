@@ -339,6 +339,89 @@ impl VectorMonitor {
         }
         self.alerter.reset();
     }
+
+    /// What the monitor has learned, encoded for a snapshot: each member's model (through
+    /// [`VectorDetector::save_state`]), its calibration and last score, and the alert
+    /// history. The settings are not saved: they are the monitor's own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] when a member's model cannot be saved.
+    #[cfg(feature = "serde")]
+    pub fn save_state(&self) -> Result<Vec<u8>> {
+        let members = self
+            .members
+            .iter()
+            .map(|m| {
+                Ok(SavedMember {
+                    name: m.name.to_owned(),
+                    model: m.model.save_state()?,
+                    calibrator: m.calibrator.clone(),
+                    last: m.last,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        prescient_core::snapshot::encode(&SavedMonitor {
+            dim: self.dim,
+            members,
+            alerter: self.alerter.clone(),
+        })
+    }
+
+    /// Restores what [`VectorMonitor::save_state`] saved of a monitor with the same members
+    /// and dimension.
+    ///
+    /// Everything is decoded and checked before the members' models load their states; a
+    /// model that refuses its state after an earlier one took its own leaves the monitor
+    /// partly restored, so restore into a newly built monitor and drop it on error (as
+    /// the `Scaler` does).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CorruptSnapshot`] when `state` does not decode, and
+    /// [`Error::IncompatibleSnapshot`] when the members or the dimension differ.
+    #[cfg(feature = "serde")]
+    pub fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let saved: SavedMonitor = prescient_core::snapshot::decode(state)?;
+        let names: Vec<&str> = saved.members.iter().map(|m| m.name.as_str()).collect();
+        if saved.dim != self.dim || names != self.member_names() {
+            return Err(Error::IncompatibleSnapshot(format!(
+                "a monitor of {names:?} over {} dimensions cannot be restored into one of {:?} \
+                 over {}",
+                saved.dim,
+                self.member_names(),
+                self.dim
+            )));
+        }
+        for (m, s) in self.members.iter_mut().zip(&saved.members) {
+            m.model.load_state(&s.model)?;
+        }
+        for (m, s) in self.members.iter_mut().zip(saved.members) {
+            m.calibrator = s.calibrator;
+            m.last = s.last;
+        }
+        self.alerter = saved.alerter;
+        Ok(())
+    }
+}
+
+/// A [`VectorMonitor`] member in a snapshot.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedMember {
+    name: String,
+    model: Vec<u8>,
+    calibrator: TailCalibrator,
+    last: Option<Score>,
+}
+
+/// A [`VectorMonitor`] in a snapshot.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedMonitor {
+    dim: usize,
+    members: Vec<SavedMember>,
+    alerter: Alerter,
 }
 
 #[cfg(test)]

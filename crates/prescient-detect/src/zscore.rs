@@ -125,6 +125,9 @@ fn check_min_periods(min_periods: usize, least: usize, window: usize) -> Result<
 }
 
 impl Detector for RollingZScore {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "zscore"
     }
@@ -206,6 +209,9 @@ impl RobustZScore {
 }
 
 impl Detector for RobustZScore {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "robust_zscore"
     }

@@ -310,6 +310,9 @@ const FACTOR_FLOOR: f64 = 0.05;
 const SCALE_FLOOR: f64 = 0.05;
 
 impl Forecaster for LevelProfile {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "level-profile"
     }

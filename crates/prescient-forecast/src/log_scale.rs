@@ -153,6 +153,31 @@ impl Forecaster for LogForecaster {
     fn reset(&mut self) {
         self.inner.reset();
     }
+
+    /// The wrapped model's state (saved by the model itself), with the scale and the count
+    /// of observations.
+    #[cfg(feature = "serde")]
+    fn save_state(&self) -> Result<Vec<u8>> {
+        let inner = self.inner.save_state()?;
+        prescient_core::snapshot::encode(&(self.inner.name(), self.log, self.seen, inner))
+    }
+
+    #[cfg(feature = "serde")]
+    fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let (name, log, seen, inner): (String, bool, usize, Vec<u8>) =
+            prescient_core::snapshot::decode(state)?;
+        if name != self.inner.name() || log != self.log {
+            return Err(Error::IncompatibleSnapshot(format!(
+                "a `{name}` model (log scale: {log}) cannot be restored into a `{}` (log scale: {})",
+                self.inner.name(),
+                self.log
+            )));
+        }
+        // The wrapped model is unchanged if this fails, and the rest is set only after it.
+        self.inner.load_state(&inner)?;
+        self.seen = seen;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -160,6 +160,9 @@ impl Naive2 {
 }
 
 impl Forecaster for Naive2 {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "naive2"
     }

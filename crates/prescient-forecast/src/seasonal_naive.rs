@@ -157,6 +157,9 @@ impl ForecastMethod for SeasonalNaiveParams {
 }
 
 impl Forecaster for SeasonalNaive {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "seasonal_naive"
     }

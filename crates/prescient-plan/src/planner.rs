@@ -64,6 +64,18 @@ impl Planner {
         &self.params
     }
 
+    /// Takes over what `saved` (a planner restored from a snapshot) has learned, keeping this
+    /// planner's settings: the time of the last scale-up (the cooldown), and the recent
+    /// recommendations (the scale-down stabilisation) when both planners stabilise over the
+    /// same window. With another window they are dropped, and scale-downs are stabilised
+    /// from the next tick on.
+    pub fn adopt_state(&mut self, saved: Planner) {
+        if saved.params.scale_down_stabilisation_secs == self.params.scale_down_stabilisation_secs {
+            self.recommendations = saved.recommendations;
+        }
+        self.last_scale_up = saved.last_scale_up;
+    }
+
     /// Workers needed to serve `load` at the target utilisation (0 for no or negative load;
     /// saturates at `u32::MAX`).
     pub fn workers_for(&self, load: f64) -> u32 {

@@ -421,6 +421,59 @@ impl RegimeMonitor {
         &self.vector[..self.vector.len() - 1]
     }
 
+    /// What the monitor has learned, encoded for a snapshot: the fingerprinter's history and
+    /// fits, the store, the detectors' models and calibration, the recent feature vectors and
+    /// the last note.
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::Unsupported`] when a regime detector cannot be saved.
+    #[cfg(feature = "serde")]
+    pub fn save_state(&self) -> Result<Vec<u8>> {
+        let saved = SavedRegime {
+            fingerprinter: self.fingerprinter.clone(),
+            store: self.store.clone(),
+            monitor: self.monitor.save_state()?,
+            recent: self.recent.clone(),
+            vector: self.vector.clone(),
+            last: self.last,
+            verdict: self.verdict,
+        };
+        Ok(prescient_core::snapshot::encode(&saved)?)
+    }
+
+    /// Restores what [`RegimeMonitor::save_state`] saved of a monitor built with the same
+    /// settings. Restore into a newly built monitor: if a detector refuses its state, the
+    /// monitor may be partly restored.
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::CorruptSnapshot`] when `state` does not decode, and
+    /// [`prescient_core::Error::IncompatibleSnapshot`] when the fingerprint's or the
+    /// detectors' dimensions differ.
+    #[cfg(feature = "serde")]
+    pub fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let saved: SavedRegime = prescient_core::snapshot::decode(state)?;
+        if saved.fingerprinter.features() != self.fingerprinter.features()
+            || saved.vector.len() != self.vector.len()
+            || saved.store.resources() != self.store.resources()
+        {
+            return Err(prescient_core::Error::IncompatibleSnapshot(
+                "the regime monitor's dimensions differ".into(),
+            )
+            .into());
+        }
+        self.monitor.load_state(&saved.monitor)?;
+        self.fingerprinter = saved.fingerprinter;
+        self.store = saved.store;
+        self.recent = saved.recent;
+        self.vector = saved.vector;
+        self.last = saved.last;
+        self.verdict = saved.verdict;
+        self.spare = None;
+        Ok(())
+    }
+
     /// Forgets everything: the history, the fits, the store and the detectors.
     pub fn reset(&mut self) {
         self.fingerprinter.reset();
@@ -431,6 +484,19 @@ impl RegimeMonitor {
         self.last = None;
         self.verdict = None;
     }
+}
+
+/// A [`RegimeMonitor`] in a snapshot.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedRegime {
+    fingerprinter: Fingerprinter,
+    store: FingerprintStore,
+    monitor: Vec<u8>,
+    recent: RingBuffer<(Timestamp, Vec<f64>)>,
+    vector: Vec<f64>,
+    last: Option<RegimeNote>,
+    verdict: Option<Verdict>,
 }
 
 /// The regime detectors' input: the fingerprint `f` whitened by each component's variance, then

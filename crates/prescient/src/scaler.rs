@@ -14,6 +14,9 @@ use prescient_plan::{PlanInput, Planner, PlannerParams};
 use crate::Result;
 use crate::regime::{RegimeMonitor, RegimeParams};
 
+#[cfg(feature = "serde")]
+mod snapshot;
+
 /// Whether the `Scaler` applies its decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -57,10 +60,53 @@ pub struct MetricAnomaly {
 }
 
 /// The detectors of one metric.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 struct MetricDetectors {
-    detectors: Vec<Box<dyn Detector>>,
+    zscore: RollingZScore,
+    ewma: Ewma,
     ensemble: Ensemble,
-    scratch: Vec<Option<Detection>>,
+}
+
+/// A feature extractor of the `Scaler`.
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+enum Feature {
+    Stats(RollingStats),
+    Rate(RateOfChange),
+}
+
+impl Feature {
+    fn get(&self) -> &dyn FeatureExtractor {
+        match self {
+            Feature::Stats(e) => e,
+            Feature::Rate(e) => e,
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut dyn FeatureExtractor {
+        match self {
+            Feature::Stats(e) => e,
+            Feature::Rate(e) => e,
+        }
+    }
+}
+
+/// The settings that shape a `Scaler`'s learned state: a snapshot restores only into a
+/// `Scaler` built with the same.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+struct Settings {
+    schema: Schema,
+    step_ms: i64,
+    season_steps: usize,
+    horizon: usize,
+    detector_window: usize,
+    ewma_alpha: f64,
+    detector_weights: [f64; 2],
+    feature_window: usize,
+    forecaster: String,
+    regime: Option<RegimeParams>,
 }
 
 /// Builds a [`Scaler`]; every setting is checked by [`ScalerBuilder::build`].
@@ -238,24 +284,25 @@ impl ScalerBuilder {
         let horizon = (planner.params().lead_time() / step).ceil() as usize + 1;
         let ensemble = Ensemble::new(self.detector_weights.to_vec())?;
         let mut metrics = Vec::with_capacity(self.schema.len());
-        let mut features: Vec<(usize, Box<dyn FeatureExtractor>)> = Vec::new();
+        let mut features: Vec<(usize, Feature)> = Vec::new();
         let mut feature_names = Vec::new();
         for (i, m) in self.schema.metrics().iter().enumerate() {
             metrics.push(MetricDetectors {
-                detectors: vec![
-                    Box::new(RollingZScore::new(self.detector_window)?),
-                    Box::new(Ewma::new(self.ewma_alpha)?),
-                ],
+                zscore: RollingZScore::new(self.detector_window)?,
+                ewma: Ewma::new(self.ewma_alpha)?,
                 ensemble: ensemble.clone(),
-                scratch: vec![None; 2],
             });
-            let mut extractors: Vec<Box<dyn FeatureExtractor>> =
-                vec![Box::new(RollingStats::new(self.feature_window)?)];
+            let mut extractors = vec![Feature::Stats(RollingStats::new(self.feature_window)?)];
             if m.role == MetricRole::Load || i == self.schema.primary_load() {
-                extractors.push(Box::new(RateOfChange::new(1)?));
+                extractors.push(Feature::Rate(RateOfChange::new(1)?));
             }
             for e in extractors {
-                feature_names.extend(e.names().into_iter().map(|n| format!("{}.{n}", m.name)));
+                feature_names.extend(
+                    e.get()
+                        .names()
+                        .into_iter()
+                        .map(|n| format!("{}.{n}", m.name)),
+                );
                 features.push((i, e));
             }
         }
@@ -285,7 +332,20 @@ impl ScalerBuilder {
                 ),
             ));
         }
+        let settings = Settings {
+            schema: self.schema.clone(),
+            step_ms: (step * 1000.0).round().max(1.0) as i64,
+            season_steps,
+            horizon,
+            detector_window: self.detector_window,
+            ewma_alpha: self.ewma_alpha,
+            detector_weights: self.detector_weights,
+            feature_window: self.feature_window,
+            forecaster: forecaster.name().to_owned(),
+            regime: self.regime.clone(),
+        };
         Ok(Scaler {
+            settings,
             anomalies: (0..self.schema.len())
                 .map(|metric| MetricAnomaly {
                     metric,
@@ -355,6 +415,8 @@ impl ScalerBuilder {
 ///   planner gets no load and no forecast, and holds the current count (never scaling in because
 ///   data vanished) unless a utilisation metric still asks for more.
 pub struct Scaler {
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
+    settings: Settings,
     schema: Schema,
     load_index: usize,
     utilisation_index: Option<usize>,
@@ -368,7 +430,7 @@ pub struct Scaler {
     metrics: Vec<MetricDetectors>,
     anomalies: Vec<MetricAnomaly>,
     /// Each extractor with the position of the metric it watches, in output order.
-    features: Vec<(usize, Box<dyn FeatureExtractor>)>,
+    features: Vec<(usize, Feature)>,
     feature_names: Vec<String>,
     feature_values: Vec<f64>,
     forecaster: Box<dyn Forecaster>,
@@ -575,6 +637,7 @@ impl Scaler {
     fn update_features(&mut self, ts: Timestamp, values: &[f64]) {
         let mut offset = 0;
         for (metric, e) in &mut self.features {
+            let e = e.get_mut();
             e.update(ts, values[*metric]);
             let len = e.len();
             e.extract_inplace(&mut self.feature_values[offset..offset + len]);
@@ -588,10 +651,8 @@ impl Scaler {
         let specs = self.schema.metrics();
         for (i, md) in self.metrics.iter_mut().enumerate() {
             let x = values[i];
-            for (slot, d) in md.scratch.iter_mut().zip(md.detectors.iter_mut()) {
-                *slot = d.update(ts, x);
-            }
-            let detection = md.ensemble.combine(&md.scratch);
+            let scores = [md.zscore.update(ts, x), md.ewma.update(ts, x)];
+            let detection = md.ensemble.combine(&scores);
             let actionable = detection.is_some_and(|d| {
                 specs[i].role.is_pressure_upwards()
                     && d.direction() == prescient_core::Direction::Up

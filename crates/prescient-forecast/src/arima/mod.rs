@@ -587,6 +587,9 @@ fn constant_model(order: ArimaOrder, mu: f64, periods: Vec<usize>) -> (Model, Ar
 }
 
 impl Forecaster for Arima {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "arima"
     }

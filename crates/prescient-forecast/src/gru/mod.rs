@@ -394,6 +394,9 @@ impl GruForecaster {
 }
 
 impl Forecaster for GruForecaster {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "gru"
     }

@@ -347,6 +347,9 @@ impl HoltWinters {
 }
 
 impl Forecaster for HoltWinters {
+    #[cfg(feature = "serde")]
+    prescient_core::serde_state!();
+
     fn name(&self) -> &'static str {
         "holt_winters"
     }
