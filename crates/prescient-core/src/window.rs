@@ -60,6 +60,14 @@ impl<T> RingBuffer<T> {
             .and_then(|i| self.items.get(i))
     }
 
+    /// The element pushed `age` pushes ago (`0` is the newest), to change it in place.
+    pub fn get_back_mut(&mut self, age: usize) -> Option<&mut T> {
+        self.items
+            .len()
+            .checked_sub(age + 1)
+            .and_then(|i| self.items.get_mut(i))
+    }
+
     /// The element at position `i`, oldest first.
     pub fn get(&self, i: usize) -> Option<&T> {
         self.items.get(i)

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod accuracy;
 mod arima;
 mod ensemble;
 mod gru;
@@ -16,6 +17,7 @@ mod optim;
 pub mod prophet;
 mod seasonal_naive;
 
+pub use accuracy::{Accuracy, AccuracyParams, AccuracyTracker};
 pub use arima::{Arima, ArimaOrder, ArimaParams, AutoArima, AutoArimaParams, SeasonalStrategy};
 pub use ensemble::{Combination, Ensemble, EnsembleParams};
 pub use gru::{

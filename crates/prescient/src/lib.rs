@@ -2,15 +2,19 @@
 
 mod error;
 pub mod export;
+pub mod feedback;
 
 /// The repository's README, compiled so that its example stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 mod readme {}
 pub mod regime;
+pub mod retrain;
 mod scaler;
 
 pub use error::{Error, Result};
+pub use feedback::{FeedbackParams, FeedbackSummary, Outcome};
+pub use retrain::{InstallOutcome, RetrainParams, RetrainReason, TrainedModel, TrainingJob};
 pub use scaler::{ApplyOutcome, MetricAnomaly, Mode, Scaler, ScalerBuilder};
 
 /// Shared types: timestamps, schemas, scores, decisions, the pipeline traits.

@@ -12,7 +12,11 @@ use prescient_forecast::SeasonalNaive;
 use prescient_plan::{PlanInput, Planner, PlannerParams};
 
 use crate::Result;
+use crate::feedback::{Feedback, FeedbackParams, FeedbackSummary, Outcome};
 use crate::regime::{RegimeMonitor, RegimeParams};
+use crate::retrain::{
+    InstallOutcome, RetrainParams, RetrainReason, RetrainState, TrainedModel, TrainingJob,
+};
 
 #[cfg(feature = "serde")]
 mod snapshot;
@@ -107,6 +111,7 @@ struct Settings {
     feature_window: usize,
     forecaster: String,
     regime: Option<RegimeParams>,
+    feedback: FeedbackParams,
 }
 
 /// Builds a [`Scaler`]; every setting is checked by [`ScalerBuilder::build`].
@@ -126,6 +131,8 @@ pub struct ScalerBuilder {
     stale_after_secs: Option<f64>,
     mode: Mode,
     regime: Option<RegimeParams>,
+    feedback: FeedbackParams,
+    retrain: Option<RetrainParams>,
 }
 
 impl std::fmt::Debug for ScalerBuilder {
@@ -221,6 +228,21 @@ impl ScalerBuilder {
     /// earlier moment, and the decision carries what it said ([`Decision::regime`]).
     pub fn regime(mut self, params: RegimeParams) -> Self {
         self.regime = Some(params);
+        self
+    }
+
+    /// The feedback loop's settings (default [`FeedbackParams::default`]): the forecasts'
+    /// accuracy, the divergence of prediction and reality, the training history and how the
+    /// severity thresholds follow reported outcomes.
+    pub fn feedback(mut self, params: FeedbackParams) -> Self {
+        self.feedback = params;
+        self
+    }
+
+    /// Retrains the load forecaster (default: never): see [`Scaler::retrain_due`],
+    /// [`Scaler::training_job`] and [`Scaler::install`].
+    pub fn retrain(mut self, params: RetrainParams) -> Self {
+        self.retrain = Some(params);
         self
     }
 
@@ -332,6 +354,10 @@ impl ScalerBuilder {
                 ),
             ));
         }
+        if let Some(r) = &self.retrain {
+            r.validate()?;
+        }
+        let feedback = self.feedback.build(horizon, season_steps)?;
         let settings = Settings {
             schema: self.schema.clone(),
             step_ms: (step * 1000.0).round().max(1.0) as i64,
@@ -343,9 +369,16 @@ impl ScalerBuilder {
             feature_window: self.feature_window,
             forecaster: forecaster.name().to_owned(),
             regime: self.regime.clone(),
+            feedback: self.feedback.clone(),
         };
         Ok(Scaler {
             settings,
+            feedback,
+            retrain: self.retrain,
+            retrain_state: RetrainState::default(),
+            base_thresholds: self.thresholds,
+            last_severity: Severity::None,
+            divergence_severity: Severity::None,
             anomalies: (0..self.schema.len())
                 .map(|metric| MetricAnomaly {
                     metric,
@@ -417,6 +450,14 @@ impl ScalerBuilder {
 pub struct Scaler {
     #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     settings: Settings,
+    feedback: Feedback,
+    retrain: Option<RetrainParams>,
+    retrain_state: RetrainState,
+    /// The configured thresholds; `thresholds` are these moved by the outcomes.
+    base_thresholds: SeverityThresholds,
+    /// The severity of the last decision, and of the last divergence.
+    last_severity: Severity,
+    divergence_severity: Severity,
     schema: Schema,
     load_index: usize,
     utilisation_index: Option<usize>,
@@ -476,6 +517,8 @@ impl Scaler {
             stale_after_secs: None,
             mode: Mode::Active,
             regime: Some(RegimeParams::default()),
+            feedback: FeedbackParams::default(),
+            retrain: None,
         }
     }
 
@@ -590,7 +633,32 @@ impl Scaler {
             .as_mut()
             .and_then(|r| r.update(ts, &self.feature_values).ok().flatten());
         let severity = self.detect(ts, values);
-        let load = self.observe_load(ts, values[self.load_index]);
+        let anomalous =
+            severity > Severity::None || self.anomalies[self.load_index].severity > Severity::None;
+        let load = self.observe_load(ts, values[self.load_index], anomalous);
+        let utilisation = self
+            .utilisation_index
+            .map(|i| values[i])
+            .filter(|u| u.is_finite());
+        self.feedback.capacity_step(
+            ts,
+            load,
+            utilisation,
+            pool.ready,
+            self.planner.params().capacity(),
+        );
+        let mut severity = severity;
+        self.divergence_severity = Severity::None;
+        for d in self.feedback.divergences().into_iter().flatten() {
+            let s = self.thresholds.classify(d.score);
+            self.divergence_severity = self.divergence_severity.max(s);
+            if self.feedback.divergence_actionable()
+                && d.direction() == prescient_core::Direction::Up
+            {
+                severity = severity.max(s);
+            }
+        }
+        self.last_severity = severity;
 
         let forecast_ready = load.is_some() && self.forecaster.is_ready();
         let forecast = if forecast_ready
@@ -600,15 +668,12 @@ impl Scaler {
                 .is_ok()
             && self.forecast.is_consistent()
         {
+            self.feedback.issue(&self.forecast);
             Some(&self.forecast)
         } else {
             self.forecast.reset(0, self.forecast_level);
             None
         };
-        let utilisation = self
-            .utilisation_index
-            .map(|i| values[i])
-            .filter(|u| u.is_finite());
         let mut decision = self.planner.plan(&PlanInput {
             ts,
             current: pool.desired,
@@ -632,6 +697,169 @@ impl Scaler {
             let _ = r.record(ts, observed, &self.resources);
         }
         Ok(decision)
+    }
+
+    /// Takes what the host saw after the last decision (utilisation, latency, unserved demand,
+    /// workers). A violation that no anomaly had flagged makes the severity thresholds more
+    /// sensitive; a flagged anomaly (medium or worse) followed by no violation and spare
+    /// capacity makes them less, within [`FeedbackParams::adaptation`]'s limits. Outcomes
+    /// change nothing else: the next tick decides from the metrics as always.
+    pub fn feedback(&mut self, outcome: &Outcome) {
+        let target = self.planner.params().utilisation();
+        if self.feedback.record(outcome, self.last_severity, target) {
+            self.thresholds = self.feedback.thresholds(self.base_thresholds);
+        }
+    }
+
+    /// The feedback loop's view: the load forecasts' accuracy (rolling MAE, MASE and interval
+    /// coverage one step ahead and at the planner's horizon), the divergence of prediction
+    /// and reality, the outcomes reported and the thresholds they led to, the training history.
+    pub fn feedback_summary(&self) -> FeedbackSummary {
+        self.feedback
+            .summary(self.thresholds, self.divergence_severity)
+    }
+
+    /// The severity thresholds in use: the configured ones, moved by the outcomes reported.
+    pub fn severity_thresholds(&self) -> SeverityThresholds {
+        self.thresholds
+    }
+
+    /// Whether the load forecaster should be retrained now, and why: the schedule, a drift of
+    /// its one-step error past the ratio set, or a regime change (with at least the hold-out's
+    /// steps since the last job, so that one change does not start a job per tick). `None`
+    /// without [`ScalerBuilder::retrain`] or while the history is shorter than its minimum.
+    pub fn retrain_due(&self) -> Option<RetrainReason> {
+        let r = self.retrain.as_ref()?;
+        let st = &self.retrain_state;
+        if self.feedback.history.values.len() < r.min_history {
+            return None;
+        }
+        let settled = st.since_job >= r.holdout as u64;
+        let regime_alert = self
+            .regime
+            .as_ref()
+            .and_then(|m| m.last())
+            .is_some_and(|n| n.alert);
+        if r.on_regime_change && regime_alert && settled {
+            return Some(RetrainReason::Regime);
+        }
+        if let (Some(ratio), Some(base), Some(now)) =
+            (r.drift_ratio, st.baseline_mae, self.feedback.one_step_mae())
+        {
+            if settled && now > ratio * base {
+                return Some(RetrainReason::Drift);
+            }
+        }
+        r.every_steps
+            .filter(|&e| st.since_job >= e)
+            .map(|_| RetrainReason::Scheduled)
+    }
+
+    /// A retraining job on a copy of the training history (the load on the step grid,
+    /// anomalous stretches excluded), for the host to run off the hot path: on a thread of its
+    /// own, say, while ticks go on; hand its result to [`Scaler::install`]. Costs a copy of
+    /// the history (about 1 MB for 14 days of 15 s steps).
+    ///
+    /// `reason` is [`Scaler::retrain_due`]'s, or [`RetrainReason::Requested`].
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::Unsupported`] without [`ScalerBuilder::retrain`] or for a
+    /// forecaster that takes covariates (its history would need them), and
+    /// [`prescient_core::Error::NotEnoughData`] while the history is shorter than the minimum.
+    pub fn training_job(&mut self, reason: RetrainReason) -> Result<TrainingJob> {
+        let Some(r) = &self.retrain else {
+            return Err(CoreError::Unsupported("no RetrainParams were given".into()).into());
+        };
+        if self.forecaster.covariates() > 0 {
+            return Err(CoreError::Unsupported(
+                "retraining a forecaster that takes covariates".into(),
+            )
+            .into());
+        }
+        let h = &self.feedback.history;
+        if h.values.len() < r.min_history {
+            return Err(CoreError::NotEnoughData {
+                needed: r.min_history,
+                got: h.values.len(),
+            }
+            .into());
+        }
+        let job = TrainingJob {
+            method: r.method.clone(),
+            history: h.values.iter().copied().collect(),
+            live_errors: h.errors.iter().copied().collect(),
+            end: h.end,
+            end_ts: self.last_fed.unwrap_or_default(),
+            step_ms: self.step_ms,
+            holdout: r.holdout,
+            tolerance: r.tolerance,
+            reason,
+        };
+        self.retrain_state.since_job = 0;
+        self.retrain_state.jobs += 1;
+        Ok(job)
+    }
+
+    /// Installs a retrained model if its job found it no worse than the live model, after
+    /// feeding it the steps observed since the job's history ended (excluded steps as its own
+    /// one-step forecasts). The installed model's hold-out error becomes the baseline of
+    /// drift.
+    ///
+    /// # Errors
+    ///
+    /// [`prescient_core::Error::InvalidParam`] when the model is not of the live forecaster's
+    /// type (a snapshot could not restore it); nothing changes.
+    pub fn install(&mut self, trained: TrainedModel) -> Result<InstallOutcome> {
+        if trained.model.name() != self.forecaster.name() {
+            return Err(CoreError::InvalidParam {
+                name: "forecaster",
+                reason: format!(
+                    "the retrained model is a `{}`, the live one a `{}`",
+                    trained.model.name(),
+                    self.forecaster.name()
+                ),
+            }
+            .into());
+        }
+        if !trained.accepted {
+            self.retrain_state.rejected += 1;
+            return Ok(InstallOutcome::Rejected);
+        }
+        let h = &self.feedback.history;
+        if trained.end < h.start() || trained.end > h.end {
+            self.retrain_state.rejected += 1;
+            return Ok(InstallOutcome::Stale);
+        }
+        let mut model = trained.model;
+        let newest = self.last_fed.unwrap_or(trained.end_ts);
+        let mut one = Forecast::new();
+        for idx in trained.end..h.end {
+            let Some(&y) = h.values.get((idx - h.start()) as usize) else {
+                break;
+            };
+            let age = (h.end - 1 - idx) as i64;
+            let ts = Timestamp::from_millis(
+                newest
+                    .as_millis()
+                    .saturating_sub(self.step_ms.saturating_mul(age)),
+            );
+            let y = if y.is_finite() {
+                Some(y)
+            } else if model.is_ready() && model.predict_inplace(1, 0.5, &mut one).is_ok() {
+                one.point.first().copied().filter(|p| p.is_finite())
+            } else {
+                None
+            };
+            if let Some(y) = y {
+                let _ = model.update(ts, y);
+            }
+        }
+        let caught_up = h.end - trained.end;
+        self.forecaster = model;
+        self.retrain_state.baseline_mae = trained.candidate_mae;
+        self.retrain_state.installed += 1;
+        Ok(InstallOutcome::Installed { caught_up })
     }
 
     fn update_features(&mut self, ts: Timestamp, values: &[f64]) {
@@ -673,7 +901,7 @@ impl Scaler {
 
     /// Feeds the primary load to the forecaster on the step grid and returns the load the
     /// planner should use now.
-    fn observe_load(&mut self, ts: Timestamp, x: f64) -> Option<f64> {
+    fn observe_load(&mut self, ts: Timestamp, x: f64, anomalous: bool) -> Option<f64> {
         if x.is_finite() {
             let steps = self.last_fed.map_or(1, |t| {
                 let elapsed = ts.as_millis().saturating_sub(t.as_millis());
@@ -683,6 +911,9 @@ impl Scaler {
                 self.fill_gap(ts, steps as u64 - 1);
                 if self.feed(ts, x).is_ok() {
                     self.last_fed = Some(ts);
+                    let low = self.thresholds.values().0;
+                    self.feedback.step(ts, Some(x), anomalous, low);
+                    self.retrain_state.since_job += 1;
                 }
             }
             self.last_load = Some((ts, x));
@@ -732,6 +963,8 @@ impl Scaler {
             if self.feed(at, fill).is_err() {
                 return;
             }
+            self.feedback.step(at, None, true, 1.0);
+            self.retrain_state.since_job += 1;
         }
     }
 

@@ -10,7 +10,9 @@ use prescient::forecast::{
 };
 use prescient::synth::{ServiceModel, Workload, WorkloadParams, generate};
 use prescient::types::{Error as CoreError, ForecastMethod, Forecaster};
-use prescient::{Decision, Error, PlannerParams, PoolStatus, Scaler, ScalerBuilder, Timestamp};
+use prescient::{
+    Decision, Error, Outcome, PlannerParams, PoolStatus, Scaler, ScalerBuilder, Timestamp,
+};
 use proptest::prelude::*;
 
 const STEP: f64 = 15.0;
@@ -66,14 +68,22 @@ impl Host {
         for i in range {
             let ts = w.ts[i];
             let pool: PoolStatus = self.pool.status(ts).unwrap();
-            let metrics = self
+            let observed = self
                 .service
-                .observe(ts, w.load[i], pool.ready, &w.active_anomalies(ts))
-                .values();
-            let d = scaler.tick(ts, &metrics, pool).unwrap();
+                .observe(ts, w.load[i], pool.ready, &w.active_anomalies(ts));
+            let d = scaler.tick(ts, &observed.values(), pool).unwrap();
             if d.is_change() {
                 scaler.apply(&d, &mut self.pool).unwrap();
             }
+            // The outcome, as a host would report it: the feedback loop is part of the state.
+            scaler.feedback(&Outcome {
+                ts,
+                workers: pool.ready,
+                utilisation: Some(observed.cpu),
+                latency: Some(observed.latency_p99_ms),
+                unserved: Some(observed.unserved),
+                slo_violated: None,
+            });
             out.push(d);
         }
         out

@@ -1,11 +1,13 @@
 //! Snapshots of a `Scaler`: everything it has learned, as bytes that survive a restart.
 
 use prescient_core::snapshot::{decode, encode, open, seal};
-use prescient_core::{Error as CoreError, Forecast, Timestamp};
+use prescient_core::{Error as CoreError, Forecast, Severity, Timestamp};
 use prescient_plan::Planner;
 
 use super::{Feature, MetricAnomaly, MetricDetectors, Scaler, ScalerBuilder, Settings};
 use crate::Result;
+use crate::feedback::Feedback;
+use crate::retrain::RetrainState;
 
 /// The kind of a `Scaler`'s snapshot in the envelope.
 const KIND: &str = "scaler";
@@ -27,6 +29,10 @@ struct Saving<'a> {
     forecast: &'a Forecast,
     planner: &'a Planner,
     regime: Option<Vec<u8>>,
+    feedback: &'a Feedback,
+    retrain: RetrainState,
+    last_severity: Severity,
+    divergence_severity: Severity,
 }
 
 /// A `Scaler` as it is read: [`Saving`]'s fields, owned.
@@ -45,6 +51,10 @@ struct Loaded {
     forecast: Forecast,
     planner: Planner,
     regime: Option<Vec<u8>>,
+    feedback: Feedback,
+    retrain: RetrainState,
+    last_severity: Severity,
+    divergence_severity: Severity,
 }
 
 impl Scaler {
@@ -109,6 +119,10 @@ impl Scaler {
             forecast: &self.forecast,
             planner: &self.planner,
             regime,
+            feedback: &self.feedback,
+            retrain: self.retrain_state,
+            last_severity: self.last_severity,
+            divergence_severity: self.divergence_severity,
         })?;
         Ok(seal(KIND, &payload)?)
     }
@@ -120,7 +134,8 @@ impl ScalerBuilder {
     ///
     /// What shapes the learned state must be the same: the schema, the step, the season, the
     /// horizon (lead time), the detector and feature windows, the EWMA's smoothing, the
-    /// ensemble's weights, the forecaster's type and the fingerprint's settings. The rest comes
+    /// ensemble's weights, the forecaster's type, the fingerprint's and the feedback loop's
+    /// settings. The rest comes
     /// from this builder and may change across a restart: the planner's settings (bounds, step
     /// limits, capacity; see [`Planner::adopt_state`]), the severity thresholds, the forecast
     /// level, the staleness limit and the mode. The forecaster passed to
@@ -163,6 +178,12 @@ impl ScalerBuilder {
         scaler.feature_values = loaded.feature_values;
         scaler.forecast = loaded.forecast;
         scaler.planner.adopt_state(loaded.planner);
+        scaler.feedback = loaded.feedback;
+        // The outcomes' adjustment applies to this builder's thresholds.
+        scaler.thresholds = scaler.feedback.thresholds(scaler.base_thresholds);
+        scaler.retrain_state = loaded.retrain;
+        scaler.last_severity = loaded.last_severity;
+        scaler.divergence_severity = loaded.divergence_severity;
         Ok(scaler)
     }
 }
@@ -195,7 +216,8 @@ fn check_settings(saved: &Settings, built: &Settings) -> Result<()> {
         detector_weights,
         feature_window,
         forecaster,
-        regime
+        regime,
+        feedback
     );
     Ok(())
 }
