@@ -6,8 +6,9 @@
 //! (`.ci/run` does). Without the variable they fail, saying so.
 //!
 //! The failover tests run replicas as child processes: this test binary again, filtered to
-//! `replica_process`, which loops `Elector::tick` every 25 ms and appends a line "wall-clock
-//! nanoseconds, fencing token" to its log each time it may actuate. The parent kills (SIGKILL)
+//! `replica_process`, which loops `Elector::tick` every 25 ms on one thread while another (the
+//! actuator) appends a line "wall-clock nanoseconds, fencing token" to its log every 25 ms while
+//! its `LeaderWatch` says it may actuate. The parent kills (SIGKILL)
 //! or pauses (SIGSTOP) the leader and reads the logs afterwards. The processes share the
 //! machine's wall clock, which is what makes their logs comparable.
 
@@ -221,20 +222,30 @@ fn replica_process() {
     let stop = dir.join("stop");
     // Bounded, whatever the parent does.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline && !stop.exists() {
-        if elector.tick(Instant::now()) {
-            // The stamp is read after the tick's answer and before the check, so that a line
-            // claims only a moment at which the replica held its belief: a pause between the
-            // stamp and the check fails the check, one after it delays the line, not its stamp.
+    // The actuating thread, as a host with a slow actuator would have it: it trusts only the
+    // watch, which runs out at the local expiry even while the ticking thread is stuck (after a
+    // SIGCONT, it may run before the ticking thread has learnt that the lease is lost).
+    let watch = elector.watch();
+    let stop_actuator = stop.clone();
+    let actuator = thread::spawn(move || {
+        while Instant::now() < deadline && !stop_actuator.exists() {
+            // The stamp is read before the check, so that a line claims only a moment at which
+            // the replica held its belief: a pause between the stamp and the check fails the
+            // check, one after it delays the line, not its stamp.
             let wall = wall_nanos();
-            if let Some(fence) = elector.watch().may_actuate(Instant::now()) {
+            if let Some(fence) = watch.may_actuate(Instant::now()) {
                 log.write_all(format!("{wall} {fence}\n").as_bytes())
                     .unwrap();
             }
+            thread::sleep(TICK);
         }
+    });
+    while Instant::now() < deadline && !stop.exists() {
+        elector.tick(Instant::now());
         thread::sleep(TICK);
     }
     elector.resign(Instant::now()).unwrap();
+    actuator.join().unwrap();
 }
 
 struct Replicas {
