@@ -21,11 +21,12 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::net::TcpListener;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -157,7 +158,7 @@ fn server_speaking_another_protocol_is_a_protocol_error() {
                 return;
             };
             let mut buf = [0u8; 1024];
-            let _ = std::io::Read::read(&mut socket, &mut buf);
+            let _ = socket.read(&mut buf);
             let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
         }
     });
@@ -485,6 +486,141 @@ fn paused_leader_stops_at_its_local_expiry() {
         takeover.as_millis()
     );
     assert!(takeover <= TTL * 2, "takeover took {takeover:?}");
+}
+
+// ---- A leader cut off from the server ----
+
+/// A TCP relay to the Redis server that can be made to swallow everything (a network that
+/// hangs: no error, no answer).
+struct Relay {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    done: Arc<AtomicBool>,
+}
+
+impl Relay {
+    fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let (cut2, done2) = (cut.clone(), done.clone());
+        thread::spawn(move || {
+            while !done2.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let server = TcpStream::connect(upstream).unwrap();
+                for (from, to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    let (cut, done) = (cut2.clone(), done2.clone());
+                    thread::spawn(move || pipe(from, to, &cut, &done));
+                }
+            }
+        });
+        Self { port, cut, done }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, cut: &AtomicBool, done: &AtomicBool) {
+    from.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    let mut buf = [0u8; 16 * 1024];
+    while !done.load(Ordering::Relaxed) {
+        match from.read(&mut buf) {
+            Ok(0) => return,
+            // Once cut, bytes vanish: the client waits for an answer that never comes.
+            Ok(n) if !cut.load(Ordering::Relaxed) => {
+                if to.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a Redis server: PRESCIENT_REDIS_URL"]
+fn leader_cut_off_stops_at_its_local_expiry() {
+    let upstream: SocketAddr = url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("PRESCIENT_REDIS_URL as redis://IP:PORT/ for this test");
+    let relay = Relay::start(upstream);
+    let key = space("cutoff").leader();
+    let quick = |url: String| {
+        RedisParams::new(url)
+            .connect_timeout(Duration::from_millis(150))
+            .io_timeout(Duration::from_millis(150))
+    };
+    let through_relay =
+        RedisLease::new(quick(format!("redis://127.0.0.1:{}/", relay.port)), &key).unwrap();
+    let direct = RedisLease::new(quick(url()), &key).unwrap();
+    let params = ElectorParams::new(TTL);
+    let mut a = Elector::new(through_relay, "a", params).unwrap();
+    let mut b = Elector::new(direct, "b", params).unwrap();
+
+    let started = Instant::now();
+    assert!(a.tick(started), "{:?}", a.last_error());
+    let mut cut_at = None;
+    let mut a_last = None;
+    let mut b_first = None;
+    // One timeline: both electors tick in turn, each answer checked at a fresh clock read.
+    while started.elapsed() < Duration::from_secs(4) && b_first.is_none() {
+        if cut_at.is_none() && started.elapsed() >= Duration::from_millis(700) {
+            relay.cut.store(true, Ordering::Relaxed);
+            cut_at = Some(Instant::now());
+        }
+        a.tick(Instant::now());
+        let now = Instant::now();
+        if a.may_actuate(now) {
+            a_last = Some(now);
+            assert!(b_first.is_none(), "a actuates after b took over");
+        }
+        b.tick(Instant::now());
+        let now = Instant::now();
+        if b.may_actuate(now) {
+            assert!(!a.may_actuate(now), "a and b both lead at {now:?}");
+            b_first.get_or_insert(now);
+        }
+        thread::sleep(TICK);
+    }
+    let (cut_at, a_last, b_first) = (cut_at.unwrap(), a_last.unwrap(), b_first.unwrap());
+    assert!(a_last < b_first);
+    // a's belief ran out within ttl × (1 − margin) of the cut (its last successful request
+    // went out before it), whatever its requests did since: they hung until their time limit.
+    assert!(a_last < cut_at + params.belief(), "{:?}", a_last - cut_at);
+    assert!(
+        matches!(a.last_error(), Some(Error::Timeout { .. })),
+        "{:?}",
+        a.last_error()
+    );
+    let takeover = b_first - cut_at;
+    let belief_end = a.leadership().unwrap().valid_until;
+    assert!(belief_end < b_first);
+    println!(
+        "cut-off: leader a's belief ended {} ms after the cut (its ticks hung on time limits), \
+         b led {} ms after it",
+        belief_end.saturating_duration_since(cut_at).as_millis(),
+        takeover.as_millis()
+    );
+    assert!(takeover <= TTL * 2, "{takeover:?}");
+    b.resign(Instant::now()).unwrap();
 }
 
 // ---- Latency on loopback (printed, not asserted) ----
