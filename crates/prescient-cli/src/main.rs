@@ -17,6 +17,7 @@ mod forecast;
 mod nab;
 mod regimes;
 mod report;
+mod retrain;
 mod simulate;
 mod simulate_requests;
 mod soak;
@@ -59,6 +60,9 @@ enum Command {
     /// Runs the `Scaler` and the per-metric detectors for millions of ticks and prints the
     /// resident memory as it goes.
     Soak(soak::SoakArgs),
+    /// Times retraining the load forecaster on weeks of history in the background, and the
+    /// ticks made meanwhile.
+    Retrain(retrain::RetrainArgs),
 }
 
 /// Settings of `prescient demo`.
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::SimulateRequests(args) => finish(simulate_requests::run(&args)),
         Command::Regimes(args) => finish(regimes::run(&args)),
         Command::Soak(args) => finish(soak::run(&args)),
+        Command::Retrain(args) => finish(retrain::run(&args)),
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));

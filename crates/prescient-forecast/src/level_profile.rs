@@ -150,8 +150,14 @@ impl ForecastMethod for LevelProfileParams {
         "level-profile"
     }
 
+    /// Builds the model and feeds it `history` (gaps filled by the crate's gap policy); an
+    /// empty history gives a model that learns from its first updates.
     fn fit(&self, history: &[f64]) -> Result<Box<dyn Forecaster>> {
         let mut model = self.build()?;
+        if history.is_empty() {
+            return Ok(Box::new(model));
+        }
+        let history = crate::history::fill_gaps(history)?;
         for (i, &y) in history.iter().enumerate() {
             model.update(Timestamp::from_secs(i as i64), y)?;
         }

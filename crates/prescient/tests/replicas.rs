@@ -31,7 +31,10 @@ fn a_replica_restarted_from_the_shared_snapshot_takes_over_where_the_leader_stop
     )
     .unwrap();
     let store = MemoryStore::new();
-    let key = KeySpace::new("test", "shop").unwrap().baseline("web").unwrap();
+    let key = KeySpace::new("test", "shop")
+        .unwrap()
+        .baseline("web")
+        .unwrap();
     let lease = MemoryLease::new();
     let params = ElectorParams::new(Duration::from_secs(30));
     let mut elector_a = Elector::new(lease.clone(), "replica-a", params.clone()).unwrap();
@@ -85,7 +88,8 @@ fn a_replica_restarted_from_the_shared_snapshot_takes_over_where_the_leader_stop
         let m = service.observe(ts, w.load[i], status.ready, &w.active_anomalies(ts));
         let d = c.tick(ts, &m.values(), status).unwrap();
         let shadow_status = shadow_pool.status(ts).unwrap();
-        let sm = shadow_service.observe(ts, w.load[i], shadow_status.ready, &w.active_anomalies(ts));
+        let sm =
+            shadow_service.observe(ts, w.load[i], shadow_status.ready, &w.active_anomalies(ts));
         let sd = shadow.tick(ts, &sm.values(), shadow_status).unwrap();
         if sd.is_change() {
             shadow.apply(&sd, &mut shadow_pool).unwrap();
@@ -123,11 +127,22 @@ fn a_replica_restarted_from_the_shared_snapshot_takes_over_where_the_leader_stop
 fn a_snapshot_survives_a_process_restart_in_a_file_store() {
     let dir = std::env::temp_dir().join(format!("prescient-replicas-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let key = KeySpace::new("test", "shop").unwrap().key("web", "snapshot").unwrap();
-    let w = generate(&WorkloadParams::web_service(5).span_secs(86_400.0).step_secs(15.0)).unwrap();
+    let key = KeySpace::new("test", "shop")
+        .unwrap()
+        .key("web", "snapshot")
+        .unwrap();
+    let w = generate(
+        &WorkloadParams::web_service(5)
+            .span_secs(86_400.0)
+            .step_secs(15.0),
+    )
+    .unwrap();
     let mut service = ServiceModel::new(15.0, 5).unwrap();
     let mut s = builder().build().unwrap();
-    let status = prescient::PoolStatus { desired: 10, ready: 10 };
+    let status = prescient::PoolStatus {
+        desired: 10,
+        ready: 10,
+    };
     for i in 0..2_000 {
         let m = service.observe(w.ts[i], w.load[i], 10, &[]);
         s.tick(w.ts[i], &m.values(), status).unwrap();
