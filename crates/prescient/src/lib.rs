@@ -8,6 +8,8 @@ pub mod export;
 #[doc = include_str!("../../../README.md")]
 mod readme {}
 pub mod regime;
+#[cfg(feature = "report")]
+pub mod report;
 mod scaler;
 
 pub use error::{Error, Result};
