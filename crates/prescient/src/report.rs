@@ -613,11 +613,7 @@ impl RunRecorder {
         let b = self.bucket_for(ts, d.target, tick.pool.ready);
         b.end = ts;
         b.ticks += 1;
-        b.target = (
-            b.target.0.min(d.target),
-            b.target.1.max(d.target),
-            d.target,
-        );
+        b.target = (b.target.0.min(d.target), b.target.1.max(d.target), d.target);
         let r = tick.pool.ready;
         b.ready = (b.ready.0.min(r), b.ready.1.max(r), r);
         b.actionable = b.actionable.max(d.severity);
@@ -745,10 +741,7 @@ impl RunRecorder {
                     target: d.target,
                     reason: d.reason.to_string(),
                     severity: d.severity,
-                    planned: d
-                        .forecast
-                        .map(|f| f.peak_upper)
-                        .filter(|v| v.is_finite()),
+                    planned: d.forecast.map(|f| f.peak_upper).filter(|v| v.is_finite()),
                     explain: d.explain(),
                 });
             }

@@ -63,8 +63,8 @@ fn forecast(steps: &[(f64, f64, f64)]) -> Forecast {
 
 #[test]
 fn bucket_count_never_exceeds_its_cap() {
-    let mut rec = RunRecorder::new(RecorderParams::new(15.0, 3).max_buckets(8).max_changes(4))
-        .unwrap();
+    let mut rec =
+        RunRecorder::new(RecorderParams::new(15.0, 3).max_buckets(8).max_changes(4)).unwrap();
     let empty = Forecast::new();
     let n = 10_000;
     for i in 0..n {
@@ -87,7 +87,10 @@ fn bucket_count_never_exceeds_its_cap() {
     assert!(r.buckets.windows(2).all(|w| w[0].end < w[1].start));
     assert_eq!(r.changes.len(), 4);
     assert_eq!(r.changes_omitted, n as u64 - 4);
-    assert_eq!(r.changes.last().unwrap().ts, Timestamp::from_secs(15 * (n - 1)));
+    assert_eq!(
+        r.changes.last().unwrap().ts,
+        Timestamp::from_secs(15 * (n - 1))
+    );
     assert_eq!(r.scale_ups + r.scale_downs, n as u64);
 }
 
@@ -110,7 +113,11 @@ fn accuracy_matches_a_hand_computed_case() {
     let pool = PoolStatus::settled(2);
     let ticks = [
         (0, 10.0, forecast(&[(11.0, 12.0, 13.0), (10.0, 14.0, 20.0)])),
-        (60, 13.0, forecast(&[(14.0, 15.0, 16.0), (15.0, 16.0, 17.0)])),
+        (
+            60,
+            13.0,
+            forecast(&[(14.0, 15.0, 16.0), (15.0, 16.0, 17.0)]),
+        ),
         (120, 13.0, Forecast::new()),
         (180, 16.0, Forecast::new()),
     ];

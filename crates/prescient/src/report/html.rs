@@ -30,7 +30,8 @@ body{font:14px/1.45 system-ui,sans-serif;color:#222;max-width:1080px;margin:1.5e
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:1.8em}\
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}\
 th,td{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}\
-th:first-child,td:first-child{text-align:left}td.text{text-align:left}\
+td{white-space:nowrap}th:first-child,td:first-child{text-align:left}\
+td.text{text-align:left;white-space:normal;min-width:24em}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#666}dd{margin:0}\
 figure{margin:1em 0}figcaption{color:#555;margin-top:.3em}\
 svg{display:block;width:100%;height:auto}\
@@ -263,7 +264,11 @@ fn figure(page: &mut String, id: &str, caption: &str, svg: Option<Result<String,
         }
         None => page.push_str("<p class=\"empty\">No data for this chart.</p>"),
     }
-    let _ = writeln!(page, "<figcaption>{}</figcaption></figure>", escape(caption));
+    let _ = writeln!(
+        page,
+        "<figcaption>{}</figcaption></figure>",
+        escape(caption)
+    );
 }
 
 /// The lowest and highest finite values, padded; `None` when there are none.
@@ -415,20 +420,37 @@ fn load_chart(page: &mut String, r: &RunReport, axis: &Axis) {
     let bs = &r.buckets;
     let range = y_range(
         bs.iter().flat_map(|b| {
-            [b.load_min, b.load_max, b.band_lower, b.band_upper, b.planned_max]
-                .into_iter()
-                .flatten()
+            [
+                b.load_min,
+                b.load_max,
+                b.band_lower,
+                b.band_upper,
+                b.planned_max,
+            ]
+            .into_iter()
+            .flatten()
         }),
         Some(0.0),
     );
     let svg = range.map(|range| {
         svg_chart(axis, range, "load", |chart| {
             let (lo, hi) = band_segments(r, axis, |b| b.band_lower, |b| b.band_upper);
-            band(chart, lo, hi, BAND.mix(0.3).filled(), "forecast interval (1 step)")?;
+            band(
+                chart,
+                lo,
+                hi,
+                BAND.mix(0.3).filled(),
+                "forecast interval (1 step)",
+            )?;
             let (lo, hi) = band_segments(r, axis, |b| b.load_min, |b| b.load_max);
             band(chart, lo, hi, LOAD.mix(0.15).filled(), "load range")?;
             let planned = segments(bs.iter().map(|b| (axis.x(b), b.planned_max)));
-            lines(chart, planned, PLANNED.stroke_width(1), "planned for (peak upper)")?;
+            lines(
+                chart,
+                planned,
+                PLANNED.stroke_width(1),
+                "planned for (peak upper)",
+            )?;
             let load = segments(bs.iter().map(|b| (axis.x(b), b.load_mean)));
             lines(chart, load, LOAD.stroke_width(1), "load (mean)")
         })
@@ -446,9 +468,8 @@ fn load_chart(page: &mut String, r: &RunReport, axis: &Axis) {
 fn workers_chart(page: &mut String, r: &RunReport, axis: &Axis) {
     let bs = &r.buckets;
     let range = y_range(
-        bs.iter().flat_map(|b| {
-            [b.target_min, b.target_max, b.ready_min, b.ready_max].map(f64::from)
-        }),
+        bs.iter()
+            .flat_map(|b| [b.target_min, b.target_max, b.ready_min, b.ready_max].map(f64::from)),
         Some(0.0),
     );
     let svg = range.map(|range| {
@@ -460,9 +481,15 @@ fn workers_chart(page: &mut String, r: &RunReport, axis: &Axis) {
                 |b| Some(f64::from(b.target_max)),
             );
             band(chart, lo, hi, TARGET.mix(0.2).filled(), "target range")?;
-            let target = segments(bs.iter().map(|b| (axis.x(b), Some(f64::from(b.target_last)))));
+            let target = segments(
+                bs.iter()
+                    .map(|b| (axis.x(b), Some(f64::from(b.target_last)))),
+            );
             lines(chart, target, TARGET.stroke_width(2), "target")?;
-            let ready = segments(bs.iter().map(|b| (axis.x(b), Some(f64::from(b.ready_last)))));
+            let ready = segments(
+                bs.iter()
+                    .map(|b| (axis.x(b), Some(f64::from(b.ready_last)))),
+            );
             lines(chart, ready, READY.stroke_width(1), "ready")
         })
     });
@@ -536,19 +563,25 @@ fn error_chart(page: &mut String, r: &RunReport, axis: &Axis) {
             .and_then(|a| if use_mase { a.mase } else { a.mae })
     };
     let range = y_range(
-        bs.iter().flat_map(|b| [value(b, 0), value(b, 1)].into_iter().flatten()),
+        bs.iter()
+            .flat_map(|b| [value(b, 0), value(b, 1)].into_iter().flatten()),
         Some(0.0),
     );
     let svg = range.map(|range| {
-        svg_chart(axis, range, if use_mase { "MASE" } else { "MAE" }, |chart| {
-            for (k, colour) in [(0, SHORT), (1, LONG)] {
-                let Some(h) = r.accuracy.get(k) else { continue };
-                let segs = segments(bs.iter().map(|b| (axis.x(b), value(b, k))));
-                let label = format!("{} step(s) ahead", h.horizon_steps);
-                lines(chart, segs, colour.stroke_width(1), &label)?;
-            }
-            Ok(())
-        })
+        svg_chart(
+            axis,
+            range,
+            if use_mase { "MASE" } else { "MAE" },
+            |chart| {
+                for (k, colour) in [(0, SHORT), (1, LONG)] {
+                    let Some(h) = r.accuracy.get(k) else { continue };
+                    let segs = segments(bs.iter().map(|b| (axis.x(b), value(b, k))));
+                    let label = format!("{} step(s) ahead", h.horizon_steps);
+                    lines(chart, segs, colour.stroke_width(1), &label)?;
+                }
+                Ok(())
+            },
+        )
     });
     figure(
         page,
@@ -701,7 +734,13 @@ mod tests {
     #[test]
     fn segments_break_at_gaps() {
         let s = segments(
-            [(0.0, Some(1.0)), (1.0, None), (2.0, Some(2.0)), (3.0, Some(f64::NAN))].into_iter(),
+            [
+                (0.0, Some(1.0)),
+                (1.0, None),
+                (2.0, Some(2.0)),
+                (3.0, Some(f64::NAN)),
+            ]
+            .into_iter(),
         );
         assert_eq!(s, vec![vec![(0.0, 1.0)], vec![(2.0, 2.0)]]);
     }
