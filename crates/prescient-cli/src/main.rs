@@ -15,6 +15,7 @@
 mod demo;
 mod forecast;
 mod nab;
+mod progress;
 mod regimes;
 mod report;
 mod simulate;
