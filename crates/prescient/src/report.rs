@@ -1,4 +1,4 @@
-//! Run reports: what a run of the [`Scaler`](crate::Scaler) did, as a JSON summary and as one
+//! Run reports: what a run of the [`Scaler`] did, as a JSON summary and as one
 //! self-contained HTML page of charts (feature `report`).
 //!
 //! A host (or a simulator) feeds a [`RunRecorder`] after every tick with what it has: the load,
@@ -8,7 +8,7 @@
 //! full, each keeping the minimum, maximum and last value of what the charts show; the decisions
 //! that changed the target are kept up to [`RecorderParams::max_changes`] (the latest ones), the
 //! rest counted. Forecast accuracy is scored as the run goes: each tick's forecasts one step and
-//! [`RecorderParams::horizon_steps`] steps ahead are remembered until the load of that time
+//! the planner's horizon ahead ([`RecorderParams::new`]) are remembered until the load of that time
 //! arrives, and their absolute error and whether the interval covered the load are added to the
 //! bucket of that time.
 //!

@@ -89,14 +89,14 @@ pub fn render_html(report: &RunReport) -> String {
 }
 
 fn summary(page: &mut String, r: &RunReport, start: f64, end: f64) {
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<dl id=\"summary\"><dt>span</dt><dd>{} to {} UTC ({:.2} days)</dd>\
          <dt>ticks</dt><dd>{} of {} s ({} with the load missing, {} out of order)</dd>\
          <dt>load</dt><dd>mean {}, highest {}</dd>\
          <dt>worker-hours</dt><dd>{}</dd>\
          <dt>target changes</dt><dd>{} up, {} down</dd>\
-         <dt>charts</dt><dd>{} ticks per point</dd></dl>\n",
+         <dt>charts</dt><dd>{} ticks per point</dd></dl>",
         format_utc(start),
         format_utc(end),
         (end - start) / 86_400.0,
@@ -289,8 +289,11 @@ fn y_range(values: impl Iterator<Item = f64>, floor: Option<f64>) -> Option<(f64
     Some((lo, hi + pad))
 }
 
+/// Lines of a chart: each a run of consecutive points.
+type Lines = Vec<Vec<(f64, f64)>>;
+
 /// Runs of consecutive points with a value: a missing value breaks a line.
-fn segments(points: impl Iterator<Item = (f64, Option<f64>)>) -> Vec<Vec<(f64, f64)>> {
+fn segments(points: impl Iterator<Item = (f64, Option<f64>)>) -> Lines {
     let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
     let mut current = Vec::new();
     for (x, y) in points {
@@ -360,7 +363,7 @@ fn svg_chart(
 /// Draws each segment as a line; the first one carries the legend entry.
 fn lines(
     chart: &mut Chart<'_, '_>,
-    segs: Vec<Vec<(f64, f64)>>,
+    segs: Lines,
     style: ShapeStyle,
     label: &str,
 ) -> Result<(), String> {
@@ -380,8 +383,8 @@ fn lines(
 /// Fills between two lines, segment by segment; the first segment carries the legend entry.
 fn band(
     chart: &mut Chart<'_, '_>,
-    lower: Vec<Vec<(f64, f64)>>,
-    upper: Vec<Vec<(f64, f64)>>,
+    lower: Lines,
+    upper: Lines,
     style: ShapeStyle,
     label: &str,
 ) -> Result<(), String> {
@@ -406,7 +409,7 @@ fn band_segments(
     axis: &Axis,
     lower: impl Fn(&BucketSummary) -> Option<f64>,
     upper: impl Fn(&BucketSummary) -> Option<f64>,
-) -> (Vec<Vec<(f64, f64)>>, Vec<Vec<(f64, f64)>>) {
+) -> (Lines, Lines) {
     let both = |b: &BucketSummary| match (lower(b), upper(b)) {
         (Some(l), Some(u)) if l.is_finite() && u.is_finite() => Some((l, u)),
         _ => None,
