@@ -354,6 +354,20 @@ fn draw_scatter(
                 .map_err(err)?;
             Ok(())
         };
+        // plotters' pixel arithmetic overflows on points far outside the range.
+        let inside = |p: &Point| Point {
+            label: p.label.clone(),
+            x: p.x.clamp(x.0, x.1),
+            y: p.y.clamp(y.0, y.1),
+        };
+        let points: Vec<Point> = points.iter().map(inside).collect();
+        let curves: Vec<Curve> = curves
+            .iter()
+            .map(|c| Curve {
+                base: c.base.clone(),
+                points: c.points.iter().map(|(u, p)| (*u, inside(p))).collect(),
+            })
+            .collect();
         for (j, curve) in curves.iter().enumerate() {
             let colour = PALETTE[(points.len() + j) % PALETTE.len()];
             let xy: Vec<(f64, f64)> = curve.points.iter().map(|(_, p)| (p.x, p.y)).collect();
@@ -734,6 +748,8 @@ fn band_shapes(edges: &[f64], values: &[Option<(f64, f64)>], hi: f64) -> Vec<Vec
 }
 
 fn draw_series(data: &[Bucket], edges: &[f64], x: (f64, f64), y_hi: f64) -> Result<String, String> {
+    // Within what `scale` allows, so that every value drawn is inside the chart's range.
+    let y_hi = scale(0.0, y_hi).1;
     // Below zero, two rows of decision ticks: scale-ups, then scale-downs.
     let row = 0.045 * y_hi;
     let y = scale(-2.2 * row, y_hi);
@@ -905,8 +921,12 @@ fn short_number(v: f64) -> String {
     }
 }
 
-/// A usable scale range: `(lo, hi)` if finite and increasing, else something around `lo`.
+/// A usable scale range: `(lo, hi)` if finite and increasing, else something around `lo`;
+/// within ±10¹⁵ (plotters' axis arithmetic overflows near the ends of the float range; times in
+/// seconds since the epoch are far inside).
 fn scale(lo: f64, hi: f64) -> (f64, f64) {
+    const LIMIT: f64 = 1e15;
+    let (lo, hi) = (lo.clamp(-LIMIT, LIMIT), hi.clamp(-LIMIT, LIMIT));
     if lo.is_finite() && hi.is_finite() && hi > lo {
         (lo, hi)
     } else if lo.is_finite() {
@@ -1195,5 +1215,6 @@ mod tests {
         assert_eq!(Num(f64::NAN, 2).to_string(), "–");
         assert_eq!(scale(f64::NAN, 1.0), (0.0, 1.0));
         assert_eq!(scale(2.0, 2.0), (2.0, 3.0));
+        assert_eq!(scale(0.0, f64::MAX), (0.0, 1e15));
     }
 }

@@ -305,3 +305,36 @@ fn invalid_params_are_errors() {
     assert!(RunRecorder::new(RecorderParams::new(15.0, 1).max_buckets(7)).is_err());
     assert!(RunRecorder::new(RecorderParams::new(15.0, 1).max_buckets(0)).is_err());
 }
+
+#[test]
+fn a_single_tick_and_extreme_loads_render() {
+    for load in [5.0, 1e300, -1e300, 0.0] {
+        let mut rec = RunRecorder::new(RecorderParams::new(15.0, 2)).unwrap();
+        let f = forecast(&[(0.0, load, f64::MAX), (0.0, load, f64::MAX)]);
+        let d = decision(0, 1, 3);
+        rec.record(&TickInput {
+            load,
+            decision: &d,
+            forecast: &f,
+            anomalies: &[],
+            pool: PoolStatus::settled(1),
+        });
+        let one = rec.report();
+        assert!(render_html(&one).contains("id=\"chart-load\""));
+        // A second tick scores the first one's forecast: the band reaches f64::MAX.
+        let d = decision(15, 3, 3);
+        rec.record(&TickInput {
+            load,
+            decision: &d,
+            forecast: &f,
+            anomalies: &[],
+            pool: PoolStatus::settled(3),
+        });
+        let r = rec.report();
+        assert_eq!(r.accuracy[0].accuracy.scored, 1);
+        let page = render_html(&r);
+        assert!(page.contains("id=\"chart-workers\""), "{load}");
+        assert!(!page.contains("NaN"), "{load}");
+        assert!(RunReport::from_json(&r.to_json()).unwrap() == r);
+    }
+}

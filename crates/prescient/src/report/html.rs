@@ -11,6 +11,9 @@ use crate::Severity;
 /// The size of every chart, in SVG pixels (the page scales it to its width).
 const CHART_SIZE: (u32, u32) = (960, 300);
 
+/// The largest magnitude a chart's axis spans; values beyond are drawn at its edge.
+const MAX_VALUE: f64 = 1e12;
+
 /// The highest anomaly surprise drawn, `−log10(1 − score)`: a score of 1 − 10⁻⁸ and above.
 const MAX_SURPRISE: f64 = 8.0;
 
@@ -282,11 +285,28 @@ fn y_range(values: impl Iterator<Item = f64>, floor: Option<f64>) -> Option<(f64
         return None;
     }
     let pad = ((hi - lo) * 0.05).max(hi.abs().max(1.0) * 1e-3);
-    let lo = match floor {
-        Some(f) => (lo - pad).max(f),
-        None => lo - pad,
+    // Near the ends of the float range the padding overflows: drop it there.
+    let pad = if pad.is_finite() { pad } else { 0.0 };
+    let (padded_lo, padded_hi) = (lo - pad, hi + pad);
+    let (lo, hi) = if padded_lo.is_finite() && padded_hi.is_finite() {
+        (padded_lo, padded_hi)
+    } else {
+        (lo, hi)
     };
-    Some((lo, hi + pad))
+    let lo = match floor {
+        Some(f) => lo.max(f),
+        None => lo,
+    };
+    // plotters' axis arithmetic overflows on ranges near the ends of the float range.
+    let (lo, hi) = (
+        lo.clamp(-MAX_VALUE, MAX_VALUE),
+        hi.clamp(-MAX_VALUE, MAX_VALUE),
+    );
+    if lo < hi {
+        Some((lo, hi))
+    } else {
+        Some((lo, lo + 1.0))
+    }
 }
 
 /// Lines of a chart: each a run of consecutive points.
@@ -298,7 +318,7 @@ fn segments(points: impl Iterator<Item = (f64, Option<f64>)>) -> Lines {
     let mut current = Vec::new();
     for (x, y) in points {
         match y.filter(|v| v.is_finite()) {
-            Some(y) => current.push((x, y)),
+            Some(y) => current.push((x, y.clamp(-MAX_VALUE, MAX_VALUE))),
             None => {
                 if !current.is_empty() {
                     out.push(std::mem::take(&mut current));
@@ -360,6 +380,20 @@ fn svg_chart(
     Ok(svg)
 }
 
+/// The lines with every value moved into the chart's y range: plotters' pixel arithmetic
+/// overflows on points far outside it (a band's end beyond a floor at zero, a huge load).
+fn clamp_to(chart: &Chart<'_, '_>, lines: Lines) -> Lines {
+    let y = chart.y_range();
+    lines
+        .into_iter()
+        .map(|l| {
+            l.into_iter()
+                .map(|(x, v)| (x, v.clamp(y.start, y.end)))
+                .collect()
+        })
+        .collect()
+}
+
 /// Draws each segment as a line; the first one carries the legend entry.
 fn lines(
     chart: &mut Chart<'_, '_>,
@@ -367,6 +401,7 @@ fn lines(
     style: ShapeStyle,
     label: &str,
 ) -> Result<(), String> {
+    let segs = clamp_to(chart, segs);
     for (i, seg) in segs.into_iter().enumerate() {
         let series = chart
             .draw_series(LineSeries::new(seg, style))
@@ -388,6 +423,7 @@ fn band(
     style: ShapeStyle,
     label: &str,
 ) -> Result<(), String> {
+    let (lower, upper) = (clamp_to(chart, lower), clamp_to(chart, upper));
     for (i, (lo, hi)) in lower.into_iter().zip(upper).enumerate() {
         let mut points = hi;
         points.extend(lo.into_iter().rev());
