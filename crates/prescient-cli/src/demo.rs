@@ -7,9 +7,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use prescient::actuate::SimulatedPool;
+use prescient::report::{RecorderParams, RunRecorder, RunReport, render_html};
 use prescient::synth::{ServiceModel, Workload, WorkloadParams, generate};
 use prescient::{
     Actuator, Decision, PlannerParams, PoolStatus, Reason, ReasonCode, Scaler, Severity, Timestamp,
@@ -134,6 +136,9 @@ pub(crate) struct DemoReport {
     pub(crate) tick_latency_us_p50: f64,
     pub(crate) tick_latency_us_p99: f64,
     pub(crate) wall_secs: f64,
+    /// prescient's run, recorded tick by tick when `--report` asks for it.
+    #[serde(skip)]
+    pub(crate) run: Option<RunReport>,
 }
 
 impl DemoReport {
@@ -226,6 +231,19 @@ fn percentile(sorted: &[u64], q: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
+/// Writes `report.json` and `report.html` of `run` into `dir` (created if missing) and returns
+/// their paths.
+pub(crate) fn write_run_report(dir: &Path, run: &RunReport) -> Result<(PathBuf, PathBuf), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let json = dir.join("report.json");
+    std::fs::write(&json, run.to_json())
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    let html = dir.join("report.html");
+    std::fs::write(&html, render_html(run))
+        .map_err(|e| format!("cannot write {}: {e}", html.display()))?;
+    Ok((json, html))
+}
+
 /// Runs the demo.
 #[allow(clippy::disallowed_methods)] // The CLI measures its own decision latency.
 pub(crate) fn run(args: &DemoArgs) -> Result<DemoReport, Box<dyn std::error::Error>> {
@@ -255,6 +273,15 @@ pub(crate) fn run(args: &DemoArgs) -> Result<DemoReport, Box<dyn std::error::Err
         .step_secs(step)
         .startup_delay_secs(args.delay)
         .build()?;
+    let mut recorder = match args.report {
+        Some(_) => Some(RunRecorder::new(
+            RecorderParams::new(step, scaler.horizon_steps()).title(format!(
+                "prescient demo: {} days of a web service, seed {}",
+                args.days, args.seed
+            )),
+        )?),
+        None => None,
+    };
     let initial =
         ((workload.load[0] / (TARGET_UTILISATION * capacity)).ceil() as u32).clamp(1, max);
     let mut pool_p = SimulatedPool::new(initial, args.delay)?;
@@ -307,6 +334,9 @@ pub(crate) fn run(args: &DemoArgs) -> Result<DemoReport, Box<dyn std::error::Err
         let t0 = Instant::now();
         let d = scaler.tick(ts, &m.values(), status)?;
         latencies.push(t0.elapsed().as_nanos() as u64);
+        if let Some(r) = recorder.as_mut() {
+            r.observe(&scaler, &d, m.load, status);
+        }
         scaler.apply(&d, &mut pool_p)?;
         if measured {
             stats_p.record_action(d.current, d.target);
@@ -393,6 +423,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<DemoReport, Box<dyn std::error::Err
         tick_latency_us_p50: percentile(&latencies, 0.5),
         tick_latency_us_p99: percentile(&latencies, 0.99),
         wall_secs: started.elapsed().as_secs_f64(),
+        run: recorder.map(|r| r.report()),
     })
 }
 
@@ -476,6 +507,7 @@ mod tests {
             seed: 7,
             delay: 120.0,
             out: "unused.json".into(),
+            report: None,
         }
     }
 

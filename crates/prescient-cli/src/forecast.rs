@@ -6,9 +6,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use indicatif::ProgressBar;
 use prescient::forecast::{Combination, EnsembleParams, GruParams, models};
 use prescient::types::ForecastMethod;
 use prescient_eval::m4::{self, Dataset, Series};
+
+use crate::progress;
 
 /// Settings of `prescient forecast`.
 #[derive(clap::Args, Debug, Clone)]
@@ -130,8 +133,14 @@ fn forecast_one(method: &dyn ForecastMethod, y: &[f64], args: &ForecastArgs) -> 
     }
 }
 
-/// Runs `f` on every series over `jobs` threads; results in input order.
-fn parallel<T: Send>(series: &[Series], jobs: usize, f: impl Fn(&Series) -> T + Sync) -> Vec<T> {
+/// Runs `f` on every series over `jobs` threads; results in input order. `progress` advances
+/// by one per series.
+fn parallel<T: Send>(
+    series: &[Series],
+    jobs: usize,
+    progress: &ProgressBar,
+    f: impl Fn(&Series) -> T + Sync,
+) -> Vec<T> {
     let next = AtomicUsize::new(0);
     let mut slots: Vec<Option<T>> = (0..series.len()).map(|_| None).collect();
     let chunks: Vec<Vec<(usize, T)>> = std::thread::scope(|s| {
@@ -143,6 +152,7 @@ fn parallel<T: Send>(series: &[Series], jobs: usize, f: impl Fn(&Series) -> T + 
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(item) = series.get(i) else { break };
                         done.push((i, f(item)));
+                        progress.inc(1);
                     }
                     done
                 })
@@ -199,7 +209,10 @@ fn named_method(
         .threads(args.jobs.max(1));
     #[allow(clippy::disallowed_methods)]
     let (wall0, cpu0) = (Instant::now(), cpu_seconds());
-    let model = params.fit_global(&series).map_err(|e| e.to_string())?;
+    let spinner = progress::spinner(format!("gru: training on {} series", train.len()));
+    let model = params.fit_global(&series);
+    spinner.finish_and_clear();
+    let model = model.map_err(|e| e.to_string())?;
     let cpu = cpu_seconds()
         .zip(cpu0)
         .map_or("n/a".to_string(), |(b, a)| format!("{:.2} s", b - a));
@@ -269,9 +282,11 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<String, String> {
     #[allow(clippy::disallowed_methods)]
     let (wall0, cpu0) = (Instant::now(), cpu_seconds());
     let method = build_method(args, &train, &mut text)?;
-    let outcomes = parallel(&train, args.jobs, |s| {
+    let bar = progress::bar(train.len(), format!("{}: series", args.model));
+    let outcomes = parallel(&train, args.jobs, &bar, |s| {
         forecast_one(method.as_ref(), &s.values, args)
     });
+    bar.finish_and_clear();
     let wall = wall0.elapsed().as_secs_f64();
     let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
 

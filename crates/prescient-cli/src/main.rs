@@ -15,6 +15,7 @@
 mod demo;
 mod forecast;
 mod nab;
+mod progress;
 mod regimes;
 mod report;
 mod retrain;
@@ -80,6 +81,11 @@ pub(crate) struct DemoArgs {
     /// Where to write the JSON report.
     #[arg(long, default_value = "demo-report.json")]
     pub(crate) out: PathBuf,
+    /// A folder (created if missing) to write the run report of prescient's run into:
+    /// `report.json` and `report.html` (charts of the load and forecast band, the workers, the
+    /// anomalies, the forecast accuracy, and the decisions with their reasons).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) report: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -97,6 +103,19 @@ fn main() -> ExitCode {
         Command::Demo(args) => match demo::run(&args) {
             Ok(report) => {
                 print!("{}", demo::summary(&report));
+                if let (Some(dir), Some(run)) = (&args.report, &report.run) {
+                    match demo::write_run_report(dir, run) {
+                        Ok(paths) => println!(
+                            "run report written to {} and {}",
+                            paths.0.display(),
+                            paths.1.display()
+                        ),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
                 match std::fs::write(&args.out, report.to_json()) {
                     Ok(()) => {
                         println!("report written to {}", args.out.display());

@@ -14,6 +14,8 @@ use prescient::regime::RegimeParams;
 use prescient::types::FeatureExtractor;
 use prescient_eval::nab::{self, Corpus, Profile, RunParams, ScoreParams, Scores};
 
+use crate::progress;
+
 /// The detectors `prescient nab` runs, by name.
 pub(crate) const DETECTORS: [&str; 11] = [
     "zscore",
@@ -220,6 +222,7 @@ pub(crate) fn run(args: &NabArgs) -> Result<String, String> {
         let start = Instant::now();
         let mut rows = 0usize;
         let mut per_file = std::collections::HashMap::new();
+        let bar = progress::bar(files.len(), format!("{detector}: files"));
         for key in &files {
             let path = args.data.join(key);
             let series = nab::read_data(&path).map_err(|e| e.to_string())?;
@@ -227,7 +230,9 @@ pub(crate) fn run(args: &NabArgs) -> Result<String, String> {
             rows += s.len();
             nab::write_results(&args.out, detector, key, &series, &s).map_err(|e| e.to_string())?;
             per_file.insert(key.clone(), s);
+            bar.inc(1);
         }
+        bar.finish_and_clear();
         let secs = start.elapsed().as_secs_f64();
         out.push_str(&format!(
             "{detector}: {} files, {rows} rows in {secs:.2} s ({:.0} rows/s)\n",

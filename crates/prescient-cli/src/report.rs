@@ -9,6 +9,9 @@ use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use prescient::Severity;
 use prescient_sim::{Run, Scenario};
 
@@ -22,13 +25,42 @@ const ZOOM_DAYS: usize = 2;
 /// The length of the closer zoomed window inside it, in hours.
 const ZOOM_HOURS: usize = 2;
 
-/// Half the width of a `YYYY-MM-DD HH:MM` axis label, in pixels (16 characters of 11 px text).
-const DATE_HALF_WIDTH: f64 = 50.0;
+/// The size of a time-series chart and of the frontier's scatter chart, in SVG pixels (the page
+/// scales them to its width).
+const SERIES_SIZE: (u32, u32) = (1000, 300);
+const SCATTER_SIZE: (u32, u32) = (640, 400);
 
 /// Colours of the frontier's points and curves, in order of appearance.
-const PALETTE: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x17, 0xbe, 0xcf),
 ];
+
+/// The time series' colours (the legend above the charts names them).
+const DEMAND: RGBColor = RGBColor(0x22, 0x22, 0x22);
+const PROVISIONED: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+const READY: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
+const BAND: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
+const SHORTFALL: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const UP: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+const DOWN: RGBColor = RGBColor(0x94, 0x67, 0xbd);
+const MEDIUM: RGBColor = RGBColor(0xff, 0x9f, 0x1c);
+const HIGH: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const GRID: RGBColor = RGBColor(0xe6, 0xe6, 0xe6);
+const AXIS: RGBColor = RGBColor(0x99, 0x99, 0x99);
+const LABEL: RGBColor = RGBColor(0x44, 0x44, 0x44);
+
+/// A chart of the page: time or a linear x against a linear y, drawn by plotters into a string.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Half the width of a `YYYY-MM-DD HH:MM` axis label, in pixels (16 characters of 11 px text).
+const DATE_HALF_WIDTH: i32 = 50;
 
 const CSS: &str = "\
 body{font:14px/1.45 system-ui,sans-serif;color:#222;max-width:1080px;margin:1.5em auto;padding:0 1em}\
@@ -40,17 +72,7 @@ th{vertical-align:bottom}th:first-child,td:first-child{text-align:left}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#666}dd{margin:0}\
 .note{color:#555}.key{margin-right:1.2em;white-space:nowrap}\
 .key i{display:inline-block;width:1.6em;height:.7em;margin-right:.4em;vertical-align:middle}\
-svg{display:block;width:100%;height:auto}svg text{font:11px sans-serif;fill:#444}\
-.grid{stroke:#e6e6e6}.frame{fill:none;stroke:#999}\
-.dem{fill:none;stroke:#222;stroke-width:.8}\
-.prov{fill:none;stroke:#1f77b4;stroke-width:1.2}\
-.ready{fill:none;stroke:#2ca02c;stroke-width:1}\
-.band{fill:#ff7f0e;fill-opacity:.3;stroke:none}\
-.short{fill:#d62728;fill-opacity:.45;stroke:none}.scatter{max-width:720px}\
-.up{stroke:#1f77b4}.down{stroke:#9467bd}\
-.med{stroke:#ff9f1c;stroke-width:5;stroke-linecap:round}\
-.high{stroke:#d62728;stroke-width:5;stroke-linecap:round}\
-.curve{fill:none;stroke-width:1.5}";
+svg{display:block;width:100%;height:auto}.scatter{max-width:720px}";
 
 /// Writes `report.html` into `dir` (created if missing) and returns its path.
 pub(crate) fn write(
@@ -273,35 +295,111 @@ fn scatter(points: &[Point], curves: &[Curve]) -> String {
     } else {
         0.5
     };
-    let mut svg = Svg::new(
-        640.0,
-        400.0,
-        Margins::scatter(),
-        (0.0, x_hi),
-        ((y_min - pad).max(0.0), y_max + pad),
-    );
-    svg.x_axis("unserved demand %");
-    svg.y_axis("cost ratio", 0.0);
-    for (j, curve) in curves.iter().enumerate() {
-        let colour = PALETTE[(points.len() + j) % PALETTE.len()];
-        let xy: Vec<(f64, f64)> = curve.points.iter().map(|(_, p)| (p.x, p.y)).collect();
-        svg.polyline(&xy, colour);
-        for (_, p) in &curve.points {
-            let title = format!("{}@{}", curve.base, p.label);
-            svg.point(p, &title, colour, (6.0, 14.0));
+    let x = scale(0.0, x_hi);
+    let y = scale((y_min - pad).max(0.0), y_max + pad);
+    chart_or_note(draw_scatter(points, curves, x, y))
+}
+
+fn draw_scatter(
+    points: &[Point],
+    curves: &[Curve],
+    x: (f64, f64),
+    y: (f64, f64),
+) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SCATTER_SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x.0..x.1, y.0..y.1)
+            .map_err(err)?;
+        let fmt = |v: &f64| short_number(*v);
+        chart
+            .configure_mesh()
+            .x_desc("unserved demand %")
+            .y_desc("cost ratio")
+            .x_labels(6)
+            .y_labels(6)
+            .x_label_formatter(&fmt)
+            .y_label_formatter(&fmt)
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .label_style(label_font())
+            .axis_desc_style(label_font())
+            .draw()
+            .map_err(err)?;
+        let width = i32::try_from(SCATTER_SIZE.0).unwrap_or(i32::MAX);
+        let height = i32::try_from(SCATTER_SIZE.1).unwrap_or(i32::MAX);
+        // A label `offset` pixels from its point, kept inside the picture.
+        let label = |chart: &mut Chart<'_, '_>,
+                     p: &Point,
+                     text: &str,
+                     colour: RGBColor,
+                     offset: (i32, i32)|
+         -> Result<(), String> {
+            let (px, py) = chart.backend_coord(&(p.x, p.y));
+            let lx = (px + offset.0).min(width - 60);
+            let ly = (py + offset.1).clamp(12, height - 4);
+            let style = label_font()
+                .color(&colour)
+                .pos(Pos::new(HPos::Left, VPos::Bottom));
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((p.x, p.y))
+                        + Text::new(text.to_owned(), (lx - px, ly - py), style),
+                ))
+                .map_err(err)?;
+            Ok(())
+        };
+        // plotters' pixel arithmetic overflows on points far outside the range.
+        let inside = |p: &Point| Point {
+            label: p.label.clone(),
+            x: p.x.clamp(x.0, x.1),
+            y: p.y.clamp(y.0, y.1),
+        };
+        let points: Vec<Point> = points.iter().map(inside).collect();
+        let curves: Vec<Curve> = curves
+            .iter()
+            .map(|c| Curve {
+                base: c.base.clone(),
+                points: c.points.iter().map(|(u, p)| (*u, inside(p))).collect(),
+            })
+            .collect();
+        for (j, curve) in curves.iter().enumerate() {
+            let colour = PALETTE[(points.len() + j) % PALETTE.len()];
+            let xy: Vec<(f64, f64)> = curve.points.iter().map(|(_, p)| (p.x, p.y)).collect();
+            chart
+                .draw_series(LineSeries::new(xy, colour.stroke_width(2)))
+                .map_err(err)?;
+            for (_, p) in &curve.points {
+                chart
+                    .draw_series(std::iter::once(Circle::new((p.x, p.y), 4, colour.filled())))
+                    .map_err(err)?;
+                label(&mut chart, p, &p.label, colour, (6, 14))?;
+            }
+            if let Some((_, last)) = curve.points.last() {
+                label(
+                    &mut chart,
+                    last,
+                    &format!("{}@U", curve.base),
+                    colour,
+                    (8, -8),
+                )?;
+            }
         }
-        if let Some((_, last)) = curve.points.last() {
-            let label = Point {
-                label: format!("{}@U", curve.base),
-                ..*last
-            };
-            svg.label(&label, colour, (8.0, -8.0));
+        for (j, p) in points.iter().enumerate() {
+            let colour = PALETTE[j % PALETTE.len()];
+            chart
+                .draw_series(std::iter::once(Circle::new((p.x, p.y), 4, colour.filled())))
+                .map_err(err)?;
+            label(&mut chart, p, &p.label, colour, (7, -6))?;
         }
+        root.present().map_err(err)?;
     }
-    for (j, p) in points.iter().enumerate() {
-        svg.point(p, &p.label, PALETTE[j % PALETTE.len()], (7.0, -6.0));
-    }
-    svg.finish()
+    Ok(svg)
 }
 
 /// The measured steps' time series: one chart per policy, then the zoomed window.
@@ -606,76 +704,235 @@ fn series_chart(scenario: &Scenario, run: &Run, steps: Range<usize>) -> String {
         .flat_map(|b| [b.demand, b.provisioned, b.ready])
         .flatten()
         .fold(1.0, f64::max);
-    let mut svg = Svg::new(
-        1000.0,
-        300.0,
-        Margins::series(),
-        (secs(steps.start), secs(steps.end)),
-        (0.0, top * 1.08),
-    );
-    svg.time_axis();
-    svg.y_axis("workers", 1.0);
-    let bands = |f: fn(&Bucket) -> Option<(f64, f64)>| data.iter().map(f).collect::<Vec<_>>();
-    svg.band(&edges, &bands(|b| b.forecast), "band");
-    let series = |f: fn(&Bucket) -> Option<f64>| data.iter().map(f).collect::<Vec<_>>();
-    svg.step_line(&edges, &series(|b| b.provisioned), "prov");
-    svg.step_line(&edges, &series(|b| b.ready), "ready");
-    // The shortfall over the worker lines, which would hide it, and demand last: it is what
-    // everything else is read against.
-    svg.band(&edges, &bands(|b| b.shortfall), "short");
-    svg.step_line(&edges, &series(|b| b.demand), "dem");
-    let flags = |f: fn(&Bucket) -> bool| data.iter().map(f).collect::<Vec<_>>();
-    svg.ticks(&edges, &flags(|b| b.up), 3.0, "up");
-    svg.ticks(&edges, &flags(|b| b.down), 11.0, "down");
-    svg.markers(&edges, &flags(|b| b.severity == Severity::Medium), "med");
-    svg.markers(&edges, &flags(|b| b.severity >= Severity::High), "high");
-    svg.finish()
+    let x = scale(secs(steps.start), secs(steps.end));
+    chart_or_note(draw_series(&data, &edges, x, top * 1.08))
 }
 
-/// The space around a chart's plot area, in pixels.
-#[derive(Debug, Clone, Copy)]
-struct Margins {
-    left: f64,
-    right: f64,
-    top: f64,
-    bottom: f64,
-}
-
-impl Margins {
-    fn scatter() -> Self {
-        Margins {
-            left: 56.0,
-            right: 16.0,
-            top: 12.0,
-            bottom: 44.0,
+/// The points of a step line over the runs of buckets that have a value, `values[b]` held from
+/// `edges[b]` to `edges[b + 1]`, clamped to `[lo, hi]`.
+fn step_runs(edges: &[f64], values: &[Option<f64>], lo: f64, hi: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::new();
+    for (b, v) in values.iter().enumerate() {
+        match (v.filter(|v| v.is_finite()), edges.get(b), edges.get(b + 1)) {
+            (Some(v), Some(&x0), Some(&x1)) => {
+                let v = v.clamp(lo, hi);
+                run.push((x0, v));
+                run.push((x1, v));
+            }
+            _ => {
+                if !run.is_empty() {
+                    runs.push(std::mem::take(&mut run));
+                }
+            }
         }
     }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
 
-    /// Room below the plot for two rows of decision ticks and the date labels.
-    fn series() -> Self {
-        Margins {
-            left: 56.0,
-            right: 16.0,
-            top: 10.0,
-            bottom: 44.0,
+/// The closed shapes of a band between two step lines, one per run of buckets that have it.
+fn band_shapes(edges: &[f64], values: &[Option<(f64, f64)>], hi: f64) -> Vec<Vec<(f64, f64)>> {
+    let lower: Vec<Option<f64>> = values.iter().map(|v| v.map(|(l, _)| l)).collect();
+    let upper: Vec<Option<f64>> = values.iter().map(|v| v.map(|(_, h)| h)).collect();
+    step_runs(edges, &upper, 0.0, hi)
+        .into_iter()
+        .zip(step_runs(edges, &lower, 0.0, hi))
+        .map(|(mut top, bottom)| {
+            top.extend(bottom.into_iter().rev());
+            top
+        })
+        .collect()
+}
+
+fn draw_series(data: &[Bucket], edges: &[f64], x: (f64, f64), y_hi: f64) -> Result<String, String> {
+    // Within what `scale` allows, so that every value drawn is inside the chart's range.
+    let y_hi = scale(0.0, y_hi).1;
+    // Below zero, two rows of decision ticks: scale-ups, then scale-downs.
+    let row = 0.045 * y_hi;
+    let y = scale(-2.2 * row, y_hi);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SERIES_SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x.0..x.1, y.0..y.1)
+            .map_err(err)?;
+        // Whole workers only, none below zero (the tick rows).
+        let y_fmt = |v: &f64| {
+            if *v < 0.0 || v.fract().abs() > 1e-9 {
+                String::new()
+            } else {
+                format!("{v:.0}")
+            }
+        };
+        // The x axis is drawn below, at round UTC times rather than plotters' round numbers.
+        chart
+            .configure_mesh()
+            .y_desc("workers")
+            .x_labels(0)
+            .y_labels(6)
+            .y_label_formatter(&y_fmt)
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .label_style(label_font())
+            .axis_desc_style(label_font())
+            .draw()
+            .map_err(err)?;
+        let width = i32::try_from(SERIES_SIZE.0).unwrap_or(i32::MAX);
+        let label_style = label_font().pos(Pos::new(HPos::Center, VPos::Top));
+        for t in time_ticks(x.0, x.1, 8) {
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(t, y.0), (t, y.1)],
+                    GRID.stroke_width(1),
+                )))
+                .map_err(err)?;
+            // A label that would stick out of the picture is left off (moving it in would
+            // overlap its neighbour); the grid line still marks the time.
+            let (px, _) = chart.backend_coord(&(t, y.0));
+            if px - DATE_HALF_WIDTH < 0 || px + DATE_HALF_WIDTH > width {
+                continue;
+            }
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((t, y.0))
+                        + Text::new(format_utc(t), (0, 8), label_style.clone()),
+                ))
+                .map_err(err)?;
         }
+        let bands = |f: fn(&Bucket) -> Option<(f64, f64)>| data.iter().map(f).collect::<Vec<_>>();
+        let series = |f: fn(&Bucket) -> Option<f64>| data.iter().map(f).collect::<Vec<_>>();
+        let polygons = |chart: &mut Chart<'_, '_>,
+                        shapes: Vec<Vec<(f64, f64)>>,
+                        style: ShapeStyle|
+         -> Result<(), String> {
+            chart
+                .draw_series(shapes.into_iter().map(|s| Polygon::new(s, style)))
+                .map_err(err)?;
+            Ok(())
+        };
+        let lines = |chart: &mut Chart<'_, '_>,
+                     runs: Vec<Vec<(f64, f64)>>,
+                     style: ShapeStyle|
+         -> Result<(), String> {
+            for run in runs {
+                chart
+                    .draw_series(LineSeries::new(run, style))
+                    .map_err(err)?;
+            }
+            Ok(())
+        };
+        polygons(
+            &mut chart,
+            band_shapes(edges, &bands(|b| b.forecast), y_hi),
+            BAND.mix(0.3).filled(),
+        )?;
+        lines(
+            &mut chart,
+            step_runs(edges, &series(|b| b.provisioned), 0.0, y_hi),
+            PROVISIONED.stroke_width(1),
+        )?;
+        lines(
+            &mut chart,
+            step_runs(edges, &series(|b| b.ready), 0.0, y_hi),
+            READY.stroke_width(1),
+        )?;
+        // The shortfall over the worker lines, which would hide it, and demand last: it is what
+        // everything else is read against.
+        polygons(
+            &mut chart,
+            band_shapes(edges, &bands(|b| b.shortfall), y_hi),
+            SHORTFALL.mix(0.45).filled(),
+        )?;
+        lines(
+            &mut chart,
+            step_runs(edges, &series(|b| b.demand), 0.0, y_hi),
+            DEMAND.stroke_width(1),
+        )?;
+        lines(
+            &mut chart,
+            vec![vec![(x.0, 0.0), (x.1, 0.0)]],
+            AXIS.stroke_width(1),
+        )?;
+        let flags = |f: fn(&Bucket) -> bool| data.iter().map(f).collect::<Vec<_>>();
+        // One bar per run of flagged buckets (at least a pixel wide), not a mark per bucket:
+        // over weeks the marks merge into bars anyway, and each would be an SVG element.
+        let pixel = (x.1 - x.0) / f64::from(SERIES_SIZE.0);
+        for (flag, (lo, hi), colour) in [
+            (flags(|b| b.up), (-0.9 * row, -0.2 * row), UP),
+            (flags(|b| b.down), (-2.0 * row, -1.3 * row), DOWN),
+        ] {
+            chart
+                .draw_series(flagged_runs(edges, &flag).map(|(a, b)| {
+                    Rectangle::new([(a, lo), (b.max(a + pixel), hi)], colour.filled())
+                }))
+                .map_err(err)?;
+        }
+        for (flag, colour) in [
+            (flags(|b| b.severity == Severity::Medium), MEDIUM),
+            (flags(|b| b.severity >= Severity::High), HIGH),
+        ] {
+            chart
+                .draw_series(
+                    flagged(edges, &flag)
+                        .map(|t| Circle::new((t, 0.975 * y_hi), 3, colour.filled())),
+                )
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A chart's SVG, or a note saying why it could not be drawn.
+fn chart_or_note(chart: Result<String, String>) -> String {
+    chart.unwrap_or_else(|e| {
+        format!(
+            "<p class=\"note\">This chart could not be drawn: {}</p>",
+            escape(&e)
+        )
+    })
+}
+
+fn err<E: fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// The charts' text: the page's sans-serif at 11 px.
+fn label_font() -> TextStyle<'static> {
+    ("sans-serif", 11).into_font().color(&LABEL)
+}
+
+/// An axis label: few digits.
+fn short_number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
     }
 }
 
-/// A number for an SVG coordinate, with one decimal: never NaN or infinite (those print 0;
-/// the charts clamp before they get here, this is the last guard).
-struct P(f64);
-
-impl fmt::Display for P {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = if self.0.is_finite() { self.0 } else { 0.0 };
-        // `-0.0` would print as "-0.0".
-        let v = (v * 10.0).round() / 10.0 + 0.0;
-        if v.fract() == 0.0 {
-            write!(f, "{v:.0}")
-        } else {
-            write!(f, "{v:.1}")
-        }
+/// A usable scale range: `(lo, hi)` if finite and increasing, else something around `lo`;
+/// within ±10¹⁵ (plotters' axis arithmetic overflows near the ends of the float range; times in
+/// seconds since the epoch are far inside).
+fn scale(lo: f64, hi: f64) -> (f64, f64) {
+    const LIMIT: f64 = 1e15;
+    let (lo, hi) = (lo.clamp(-LIMIT, LIMIT), hi.clamp(-LIMIT, LIMIT));
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo, lo + 1.0)
+    } else {
+        (0.0, 1.0)
     }
 }
 
@@ -692,279 +949,17 @@ impl fmt::Display for Num {
     }
 }
 
-/// An SVG chart under construction: a plot area with linear x and y scales, and the elements
-/// drawn so far. Every chart of the page is one.
-struct Svg {
-    width: f64,
-    height: f64,
-    m: Margins,
-    x: (f64, f64),
-    y: (f64, f64),
-    body: String,
-}
-
-/// A usable scale range: `(lo, hi)` if finite and increasing, else something around `lo`.
-fn scale(lo: f64, hi: f64) -> (f64, f64) {
-    if lo.is_finite() && hi.is_finite() && hi > lo {
-        (lo, hi)
-    } else if lo.is_finite() {
-        (lo, lo + 1.0)
-    } else {
-        (0.0, 1.0)
-    }
-}
-
-impl Svg {
-    fn new(width: f64, height: f64, m: Margins, x: (f64, f64), y: (f64, f64)) -> Self {
-        Svg {
-            width,
-            height,
-            m,
-            x: scale(x.0, x.1),
-            y: scale(y.0, y.1),
-            body: String::new(),
-        }
-    }
-
-    fn plot_width(&self) -> f64 {
-        self.width - self.m.left - self.m.right
-    }
-
-    fn bottom(&self) -> f64 {
-        self.height - self.m.bottom
-    }
-
-    /// The pixel column of `x`, clamped to the plot area.
-    fn px(&self, x: f64) -> f64 {
-        let t = (x - self.x.0) / (self.x.1 - self.x.0);
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        self.m.left + t * self.plot_width()
-    }
-
-    /// The pixel row of `y`, clamped to the plot area (which clips what is off the scale).
-    fn py(&self, y: f64) -> f64 {
-        let t = (y - self.y.0) / (self.y.1 - self.y.0);
-        let t = if t.is_finite() {
-            t.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        self.bottom() - t * (self.bottom() - self.m.top)
-    }
-
-    /// The x axis with dates (UTC) for an x in seconds since the epoch.
-    fn time_axis(&mut self) {
-        let ticks = time_ticks(self.x.0, self.x.1, 8);
-        let label_y = self.height - 8.0;
-        for t in ticks {
-            let x = self.px(t);
-            let _ = write!(
-                self.body,
-                "<path class=\"grid\" d=\"M{} {}V{}\"/>",
-                P(x),
-                P(self.m.top),
-                P(self.bottom())
-            );
-            // A label that would stick out of the picture is left off (moving it in would
-            // overlap its neighbour); the grid line still marks the time.
-            if x - DATE_HALF_WIDTH < 0.0 || x + DATE_HALF_WIDTH > self.width {
-                continue;
-            }
-            let _ = write!(
-                self.body,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-                P(x),
-                P(label_y),
-                format_utc(t)
-            );
-        }
-    }
-
-    /// A linear x axis with `label`.
-    fn x_axis(&mut self, label: &str) {
-        let (ticks, decimals) = nice_ticks(self.x.0, self.x.1, 6, 0.0);
-        for t in ticks {
-            let x = self.px(t);
-            let _ = write!(
-                self.body,
-                "<path class=\"grid\" d=\"M{} {}V{}\"/><text x=\"{}\" y=\"{}\" \
-                 text-anchor=\"middle\">{t:.decimals$}</text>",
-                P(x),
-                P(self.m.top),
-                P(self.bottom()),
-                P(x),
-                P(self.bottom() + 15.0),
-            );
-        }
-        let _ = write!(
-            self.body,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
-            P(self.m.left + self.plot_width() / 2.0),
-            P(self.height - 6.0),
-            escape(label)
-        );
-    }
-
-    /// A linear y axis with `label`; ticks are at least `min_step` apart (1 for counts).
-    fn y_axis(&mut self, label: &str, min_step: f64) {
-        let (ticks, decimals) = nice_ticks(self.y.0, self.y.1, 5, min_step);
-        for t in ticks {
-            let y = self.py(t);
-            let _ = write!(
-                self.body,
-                "<path class=\"grid\" d=\"M{} {}H{}\"/><text x=\"{}\" y=\"{}\" \
-                 text-anchor=\"end\">{t:.decimals$}</text>",
-                P(self.m.left),
-                P(y),
-                P(self.width - self.m.right),
-                P(self.m.left - 5.0),
-                P(y + 4.0),
-            );
-        }
-        let (x, y) = (14.0, self.m.top + (self.bottom() - self.m.top) / 2.0);
-        let _ = write!(
-            self.body,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 {} {})\">{}</text>",
-            P(x),
-            P(y),
-            P(x),
-            P(y),
-            escape(label)
-        );
-    }
-
-    /// A step line: `values[b]` held from `edges[b]` to `edges[b + 1]`; `None` leaves a gap.
-    fn step_line(&mut self, edges: &[f64], values: &[Option<f64>], class: &str) {
-        let mut d = String::new();
-        let mut open = false;
-        for (b, v) in values.iter().enumerate() {
-            let (Some(v), Some(&x0), Some(&x1)) = (v, edges.get(b), edges.get(b + 1)) else {
-                open = false;
-                continue;
-            };
-            let y = self.py(*v);
-            if open {
-                let _ = write!(d, "V{}", P(y));
-            } else {
-                let _ = write!(d, "M{} {}", P(self.px(x0)), P(y));
-            }
-            let _ = write!(d, "H{}", P(self.px(x1)));
-            open = true;
-        }
-        self.path(&d, class);
-    }
-
-    /// A shaded band between two step lines, one closed shape per run of buckets that have it.
-    fn band(&mut self, edges: &[f64], values: &[Option<(f64, f64)>], class: &str) {
-        let mut d = String::new();
-        let mut b = 0;
-        while b < values.len() {
-            let run_end = (b..values.len())
-                .find(|&j| values[j].is_none() || edges.get(j + 1).is_none())
-                .unwrap_or(values.len());
-            let run: Vec<(f64, f64)> = values[b..run_end].iter().flatten().copied().collect();
-            if !run.is_empty() {
-                let x = |j: usize| P(self.px(edges[b + j]));
-                let _ = write!(d, "M{} {}", x(0), P(self.py(run[0].1)));
-                for (j, (_, hi)) in run.iter().enumerate() {
-                    let _ = write!(d, "V{}H{}", P(self.py(*hi)), x(j + 1));
-                }
-                for (j, (lo, _)) in run.iter().enumerate().rev() {
-                    let _ = write!(d, "V{}H{}", P(self.py(*lo)), x(j));
-                }
-                d.push('Z');
-            }
-            b = run_end + 1;
-        }
-        self.path(&d, class);
-    }
-
-    /// Short vertical ticks below the plot, `offset` pixels under it, at each flagged bucket.
-    fn ticks(&mut self, edges: &[f64], flags: &[bool], offset: f64, class: &str) {
-        let y = self.bottom() + offset;
-        let mut d = String::new();
-        for x in flagged(edges, flags) {
-            let _ = write!(d, "M{} {}v6", P(self.px(x)), P(y));
-        }
-        self.path(&d, class);
-    }
-
-    /// Dots along the top of the plot at each flagged bucket.
-    fn markers(&mut self, edges: &[f64], flags: &[bool], class: &str) {
-        let y = self.m.top + 4.0;
-        let mut d = String::new();
-        // A tiny segment with round caps draws a dot in one path command.
-        for x in flagged(edges, flags) {
-            let _ = write!(d, "M{} {}h.1", P(self.px(x)), P(y));
-        }
-        self.path(&d, class);
-    }
-
-    fn path(&mut self, d: &str, class: &str) {
-        if !d.is_empty() {
-            let _ = write!(self.body, "<path class=\"{class}\" d=\"{d}\"/>");
-        }
-    }
-
-    /// A polyline through data points.
-    fn polyline(&mut self, points: &[(f64, f64)], colour: &str) {
-        let mut pts = String::new();
-        for &(x, y) in points {
-            let _ = write!(pts, "{},{} ", P(self.px(x)), P(self.py(y)));
-        }
-        let _ = write!(
-            self.body,
-            "<polyline class=\"curve\" stroke=\"{colour}\" points=\"{}\"/>",
-            pts.trim_end()
-        );
-    }
-
-    /// A dot at a data point with its label `offset` pixels away and a tooltip.
-    fn point(&mut self, p: &Point, title: &str, colour: &str, offset: (f64, f64)) {
-        let _ = write!(
-            self.body,
-            "<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{colour}\"><title>{}: unserved {} %, \
-             cost ratio {}</title></circle>",
-            P(self.px(p.x)),
-            P(self.py(p.y)),
-            escape(title),
-            Num(p.x, 3),
-            Num(p.y, 3)
-        );
-        self.label(p, colour, offset);
-    }
-
-    /// A point's label, `offset` pixels from it, kept inside the picture.
-    fn label(&mut self, p: &Point, colour: &str, offset: (f64, f64)) {
-        let x = (self.px(p.x) + offset.0).min(self.width - 60.0);
-        let y = (self.py(p.y) + offset.1).clamp(12.0, self.height - 4.0);
-        let _ = write!(
-            self.body,
-            "<text x=\"{}\" y=\"{}\" style=\"fill:{colour}\">{}</text>",
-            P(x),
-            P(y),
-            escape(&p.label)
-        );
-    }
-
-    fn finish(self) -> String {
-        format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" \
-             height=\"{h}\"><rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" \
-             height=\"{}\"/>{}</svg>",
-            P(self.m.left),
-            P(self.m.top),
-            P(self.plot_width()),
-            P(self.bottom() - self.m.top),
-            self.body,
-            w = P(self.width),
-            h = P(self.height),
-        )
-    }
+/// The spans `(start, end)` of the runs of consecutive flagged buckets.
+fn flagged_runs<'a>(edges: &'a [f64], flags: &'a [bool]) -> impl Iterator<Item = (f64, f64)> + 'a {
+    let mut b = 0;
+    std::iter::from_fn(move || {
+        let start = (b..flags.len()).find(|&j| flags[j])?;
+        let end = (start..flags.len())
+            .find(|&j| !flags[j])
+            .unwrap_or(flags.len());
+        b = end;
+        Some((*edges.get(start)?, *edges.get(end)?))
+    })
 }
 
 /// The middle of every flagged bucket.
@@ -974,32 +969,6 @@ fn flagged<'a>(edges: &'a [f64], flags: &'a [bool]) -> impl Iterator<Item = f64>
         .zip(edges.windows(2))
         .filter(|(f, _)| **f)
         .map(|(_, e)| (e[0] + e[1]) / 2.0)
-}
-
-/// Round ticks over `[lo, hi]`: about `target` of them, steps of 1, 2 or 5 times a power of
-/// ten and at least `min_step`; and the decimals their labels need.
-fn nice_ticks(lo: f64, hi: f64, target: usize, min_step: f64) -> (Vec<f64>, usize) {
-    if !(lo.is_finite() && hi.is_finite() && hi > lo) {
-        return (Vec::new(), 0);
-    }
-    let raw = (hi - lo) / target.max(1) as f64;
-    let magnitude = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * magnitude)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * magnitude)
-        .max(min_step);
-    if !(step.is_finite() && step > 0.0) {
-        return (Vec::new(), 0);
-    }
-    let decimals = (-step.log10().floor()).max(0.0) as usize;
-    let first = (lo / step).ceil();
-    let ticks = (0..=4 * target)
-        .map(|j| (first + j as f64) * step)
-        .take_while(|t| *t <= hi + step * 1e-9)
-        .collect();
-    (ticks, decimals)
 }
 
 /// Date ticks over `[lo, hi]` (seconds since the epoch): at most `max` of them, at round
@@ -1212,6 +1181,15 @@ mod tests {
     }
 
     #[test]
+    fn flagged_runs_join_neighbours() {
+        let edges = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let flags = [true, true, false, false, true];
+        let runs: Vec<_> = flagged_runs(&edges, &flags).collect();
+        assert_eq!(runs, vec![(0.0, 2.0), (4.0, 5.0)]);
+        assert_eq!(flagged_runs(&edges, &[false; 5]).count(), 0);
+    }
+
+    #[test]
     fn dates_are_civil_utc() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
@@ -1223,14 +1201,6 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_bounded() {
-        let (t, d) = nice_ticks(0.0, 10.0, 5, 0.0);
-        assert_eq!(t, vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        assert_eq!(d, 0);
-        let (t, d) = nice_ticks(0.0, 0.5, 5, 0.0);
-        assert_eq!(t.len(), 6);
-        assert_eq!(d, 1);
-        assert_eq!(nice_ticks(0.0, 3.0, 5, 1.0).0, vec![0.0, 1.0, 2.0, 3.0]);
-        assert!(nice_ticks(f64::NAN, 1.0, 5, 0.0).0.is_empty());
         let day = 86_400.0;
         let t = time_ticks(0.5 * day, 7.5 * day, 7);
         assert_eq!(t.len(), 7);
@@ -1240,12 +1210,11 @@ mod tests {
     }
 
     #[test]
-    fn text_is_escaped_and_coordinates_are_finite() {
+    fn text_is_escaped_and_ranges_are_usable() {
         assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
-        assert_eq!(P(f64::NAN).to_string(), "0");
-        assert_eq!(P(-0.01).to_string(), "0");
-        assert_eq!(P(12.34).to_string(), "12.3");
-        assert_eq!(P(f64::INFINITY).to_string(), "0");
         assert_eq!(Num(f64::NAN, 2).to_string(), "–");
+        assert_eq!(scale(f64::NAN, 1.0), (0.0, 1.0));
+        assert_eq!(scale(2.0, 2.0), (2.0, 3.0));
+        assert_eq!(scale(0.0, f64::MAX), (0.0, 1e15));
     }
 }

@@ -8,6 +8,8 @@ use std::time::Instant;
 use prescient_eval::trace::read_trace;
 use prescient_sim::{Metrics, PrescientConfig, Run, Scenario, SimParams, by_name_with, simulate};
 
+use crate::progress;
+
 /// The policy options `prescient simulate` and `prescient simulate-requests` share.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct PolicyArgs {
@@ -86,13 +88,18 @@ pub(crate) fn run(args: &SimulateArgs) -> Result<String, String> {
         None => PrescientConfig::default(),
     };
     let mut runs = Vec::new();
-    for name in policy_names(&args.policy.policies, args.frontier) {
+    let names = policy_names(&args.policy.policies, args.frontier);
+    let bar = progress::bar(names.len(), "policies");
+    for name in names {
+        bar.set_message(format!("policy {name}"));
         let mut policy = by_name_with(&name, &scenario, args.policy.target_utilization, config)
             .map_err(|e| e.to_string())?;
         let run = simulate(&scenario, policy.as_mut(), &mut stopwatch)
             .map_err(|e| format!("{name}: {e}"))?;
         runs.push((name, run));
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     let mut out = table(&scenario, &runs);
     if let Some(path) = &args.json {
         let json = to_json(&scenario, &runs);

@@ -10,6 +10,8 @@ pub mod feedback;
 mod readme {}
 pub mod regime;
 pub mod retrain;
+#[cfg(feature = "report")]
+pub mod report;
 mod scaler;
 
 pub use error::{Error, Result};
