@@ -78,7 +78,7 @@ fn micros(mut d: Vec<Duration>) -> (f64, f64, f64) {
 
 pub(crate) fn run(args: &RetrainArgs) -> Result<String, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
-    if !(args.days >= 1.0) {
+    if args.days.is_nan() || args.days < 1.0 {
         return Err("--days must be at least 1".into());
     }
     let history_ticks = (args.days * 86_400.0 / STEP).round() as usize;

@@ -37,7 +37,7 @@ fn a_replica_restarted_from_the_shared_snapshot_takes_over_where_the_leader_stop
         .unwrap();
     let lease = MemoryLease::new();
     let params = ElectorParams::new(Duration::from_secs(30));
-    let mut elector_a = Elector::new(lease.clone(), "replica-a", params.clone()).unwrap();
+    let mut elector_a = Elector::new(lease.clone(), "replica-a", params).unwrap();
     let mut elector_c = Elector::new(lease, "replica-c", params).unwrap();
     // The replicas' clock: one tick is 15 s of it.
     #[allow(clippy::disallowed_methods)] // the test's clock origin
