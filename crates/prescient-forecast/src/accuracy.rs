@@ -66,6 +66,7 @@ impl AccuracyParams {
             scale: RollingMoments::new(self.window),
             residual: None,
             one_step_error: None,
+            z: (f64::NAN, f64::NAN),
             params: self.clone(),
         })
     }
@@ -135,6 +136,8 @@ pub struct AccuracyTracker {
     scale: RollingMoments,
     residual: Option<f64>,
     one_step_error: Option<f64>,
+    /// The last interval level seen and its normal quantile, computed once per level.
+    z: (f64, f64),
 }
 
 impl AccuracyTracker {
@@ -182,7 +185,10 @@ impl AccuracyTracker {
     /// forecast shorter than the longest tracked horizon, or with a non-finite value at a
     /// tracked horizon, is dropped whole.
     pub fn issue(&mut self, forecast: &Forecast) {
-        let z = z_score(forecast.level).unwrap_or(f64::NAN);
+        if forecast.level.to_bits() != self.z.0.to_bits() {
+            self.z = (forecast.level, z_score(forecast.level).unwrap_or(f64::NAN));
+        }
+        let z = self.z.1;
         let mut kept = Vec::with_capacity(self.params.horizons.len());
         for &h in &self.params.horizons {
             let (Some(&p), Some(&l), Some(&u)) = (
