@@ -223,23 +223,24 @@ impl AccuracyTracker {
     /// The accuracy at every tracked horizon with at least one scored forecast, shortest
     /// horizon first.
     pub fn accuracy(&self) -> Vec<Accuracy> {
-        let scale = (!self.scale.is_empty()).then(|| self.scale.mean());
-        self.params
-            .horizons
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| !self.errors[*j].is_empty())
-            .map(|(j, &h)| {
-                let mae = self.errors[j].mean().max(0.0);
-                Accuracy {
-                    horizon: h,
-                    n: self.errors[j].len(),
-                    mae,
-                    mase: scale.filter(|s| *s > 0.0).map(|s| mae / s),
-                    coverage: self.covered[j].mean().clamp(0.0, 1.0),
-                }
-            })
+        (0..self.params.horizons.len())
+            .filter_map(|j| self.accuracy_of(j))
             .collect()
+    }
+
+    /// The accuracy at the `j`-th tracked horizon (in increasing order), without allocating;
+    /// `None` before its first scored forecast.
+    pub fn accuracy_of(&self, j: usize) -> Option<Accuracy> {
+        let errors = self.errors.get(j).filter(|e| !e.is_empty())?;
+        let scale = (!self.scale.is_empty()).then(|| self.scale.mean());
+        let mae = errors.mean().max(0.0);
+        Some(Accuracy {
+            horizon: self.params.horizons[j],
+            n: errors.len(),
+            mae,
+            mase: scale.filter(|s| *s > 0.0).map(|s| mae / s),
+            coverage: self.covered[j].mean().clamp(0.0, 1.0),
+        })
     }
 
     /// Forgets every forecast and score.

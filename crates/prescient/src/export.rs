@@ -51,6 +51,11 @@
 //! | `prescient_anomaly_actionable` | gauge | `metric` | 1 when the metric's anomaly asks for capacity |
 //! | `prescient_regime_score` | gauge | | the workload fingerprint's regime-change score; only with a regime monitor |
 //! | `prescient_regime_severity` | gauge | | that score's severity, 0 to 3; only with a regime monitor |
+//! | `prescient_forecast_error_mae` | gauge | `metric`, `horizon_steps` | the load forecasts' rolling mean absolute error one step ahead and at the planner's horizon (the feedback loop's); `NaN` before one is scored |
+//! | `prescient_forecast_error_mase` | gauge | `metric`, `horizon_steps` | that error scaled by the seasonal naive one-step error; `NaN` when unknown |
+//! | `prescient_forecast_interval_coverage` | gauge | `metric`, `horizon_steps`, `level` | the fraction of actual loads inside their forecast interval |
+//! | `prescient_divergence_score` | gauge | `kind`: `forecast`, `capacity` | the calibrated divergence of the load from its forecast and of utilisation from the capacity model; `NaN` when not judged |
+//! | `prescient_severity_threshold_factor` | gauge | | how far reported outcomes have moved the severity thresholds (1: not at all) |
 //! | `prescient_ticks_total` | counter | | decisions observed |
 //! | `prescient_decisions_total` | counter | `reason` | decisions by reason code |
 //! | `prescient_scale_ups_total` | counter | | decisions whose target is above the desired count |
@@ -199,6 +204,8 @@ pub struct Exporter {
     metrics: Vec<String>,
     load_metric: usize,
     horizon_secs: f64,
+    /// The tracked forecast horizons, in steps, as label values.
+    horizon_labels: [String; 2],
     has_regime: bool,
     /// The forecast level and its label value (rewritten only when the level changes).
     level: f64,
@@ -224,6 +231,9 @@ struct Observation {
     anomaly_need: Option<u32>,
     reason: Reason,
     regime: Option<RegimeNote>,
+    accuracy: [Option<prescient_forecast::Accuracy>; 2],
+    divergence: [f64; 2],
+    threshold_factor: f64,
 }
 
 /// One metric's anomaly at the last observed decision.
@@ -306,6 +316,7 @@ impl Exporter {
             metrics,
             load_metric: schema.primary_load(),
             horizon_secs: scaler.planner().params().lead_time(),
+            horizon_labels: ["1".to_owned(), scaler.horizon_steps().max(1).to_string()],
             has_regime: scaler.regime().is_some(),
             level: f64::NAN,
             level_label: String::new(),
@@ -400,6 +411,12 @@ impl Exporter {
             anomaly_need: decision.anomaly_need,
             reason: decision.reason,
             regime: decision.regime,
+            accuracy: scaler.forecast_accuracy(),
+            divergence: scaler
+                .divergences()
+                .0
+                .map(|d| d.map_or(f64::NAN, |d| d.score.value())),
+            threshold_factor: scaler.threshold_factor(),
         });
     }
 
@@ -590,6 +607,44 @@ impl Exporter {
                     .map_or(Value::Float(f64::NAN), |r| severity(r.severity));
                 p.one(&s, &[], v)
             }
+            Family::ForecastMae | Family::ForecastMase | Family::ForecastCoverage => {
+                // A single tracked horizon (a lead time of one step) is written once.
+                let n = if self.horizon_labels[1] == self.horizon_labels[0] {
+                    1
+                } else {
+                    2
+                };
+                for (a, h) in o.accuracy.iter().zip(&self.horizon_labels).take(n) {
+                    let v = match family {
+                        Family::ForecastMae => a.map_or(f64::NAN, |a| a.mae),
+                        Family::ForecastMase => a.and_then(|a| a.mase).unwrap_or(f64::NAN),
+                        _ => a.map_or(f64::NAN, |a| a.coverage),
+                    };
+                    if family == Family::ForecastCoverage {
+                        p.one(
+                            &s,
+                            &[
+                                ("metric", load),
+                                ("horizon_steps", h),
+                                ("level", &self.level_label),
+                            ],
+                            Value::Float(v),
+                        )?;
+                    } else {
+                        p.one(
+                            &s,
+                            &[("metric", load), ("horizon_steps", h)],
+                            Value::Float(v),
+                        )?;
+                    }
+                }
+                Ok(())
+            }
+            Family::DivergenceScore => {
+                p.one(&s, &[("kind", "forecast")], Value::Float(o.divergence[0]))?;
+                p.one(&s, &[("kind", "capacity")], Value::Float(o.divergence[1]))
+            }
+            Family::ThresholdFactor => p.one(&s, &[], Value::Float(o.threshold_factor)),
             _ => Ok(()),
         }
     }
@@ -666,6 +721,11 @@ enum Family {
     AnomalyActionable,
     RegimeScore,
     RegimeSeverity,
+    ForecastMae,
+    ForecastMase,
+    ForecastCoverage,
+    DivergenceScore,
+    ThresholdFactor,
     Ticks,
     Decisions,
     ScaleUps,
@@ -677,7 +737,7 @@ enum Family {
 }
 
 impl Family {
-    const ALL: [Family; 24] = [
+    const ALL: [Family; 29] = [
         Family::WorkersTarget,
         Family::WorkersDesired,
         Family::WorkersReady,
@@ -694,6 +754,11 @@ impl Family {
         Family::AnomalyActionable,
         Family::RegimeScore,
         Family::RegimeSeverity,
+        Family::ForecastMae,
+        Family::ForecastMase,
+        Family::ForecastCoverage,
+        Family::DivergenceScore,
+        Family::ThresholdFactor,
         Family::Ticks,
         Family::Decisions,
         Family::ScaleUps,
@@ -788,6 +853,31 @@ impl Family {
                 "prescient_regime_severity",
                 Gauge,
                 "Severity of the regime-change score at the last tick (0 none, 1 low, 2 medium, 3 high).",
+            ),
+            Family::ForecastMae => (
+                "prescient_forecast_error_mae",
+                Gauge,
+                "Rolling mean absolute error of the primary load's forecasts, one step ahead and at the planner's horizon (NaN before one is scored).",
+            ),
+            Family::ForecastMase => (
+                "prescient_forecast_error_mase",
+                Gauge,
+                "That error scaled by the seasonal naive one-step error on the same window (NaN when unknown).",
+            ),
+            Family::ForecastCoverage => (
+                "prescient_forecast_interval_coverage",
+                Gauge,
+                "Fraction of actual loads inside their forecast interval, one step ahead and at the planner's horizon.",
+            ),
+            Family::DivergenceScore => (
+                "prescient_divergence_score",
+                Gauge,
+                "Calibrated divergence at the last tick of the load from its forecast and of utilisation from the capacity model, in [0, 1] (NaN when not judged).",
+            ),
+            Family::ThresholdFactor => (
+                "prescient_severity_threshold_factor",
+                Gauge,
+                "How far reported outcomes have moved the severity thresholds on the surprise scale (1: not at all, above 1 less sensitive).",
             ),
             Family::Ticks => ("prescient_ticks", Counter, "Decisions observed."),
             Family::Decisions => (

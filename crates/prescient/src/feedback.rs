@@ -121,6 +121,7 @@ impl FeedbackParams {
                 values: RingBuffer::new(self.history_steps),
                 errors: RingBuffer::new(self.history_steps),
                 end: 0,
+                excluded: 0,
             },
             factor: 1.0,
             tally: OutcomeTally::default(),
@@ -206,6 +207,8 @@ pub(crate) struct TrainingHistory {
     pub(crate) errors: RingBuffer<f64>,
     /// Steps pushed since the start: the absolute index one past the newest.
     pub(crate) end: u64,
+    /// How many of `values` are excluded (NaN).
+    pub(crate) excluded: usize,
 }
 
 impl TrainingHistory {
@@ -245,9 +248,13 @@ impl Feedback {
             .filter(|_| !anomalous && !diverged)
             .unwrap_or(f64::NAN);
         let error = self.tracker.one_step_error().unwrap_or(f64::NAN);
-        self.history.values.push(kept);
-        self.history.errors.push(error);
-        self.history.end += 1;
+        let h = &mut self.history;
+        h.excluded += usize::from(kept.is_nan());
+        if h.values.push(kept).is_some_and(f64::is_nan) {
+            h.excluded -= 1;
+        }
+        h.errors.push(error);
+        h.end += 1;
     }
 
     /// The forecast made after the latest step.
@@ -288,6 +295,16 @@ impl Feedback {
     /// Whether the divergence asks for capacity.
     pub(crate) fn divergence_actionable(&self) -> bool {
         self.params.divergence_actionable
+    }
+
+    /// The forecasts' accuracy one step ahead (`0`) and at the planner's horizon (`1`).
+    pub(crate) fn accuracy_of(&self, j: usize) -> Option<Accuracy> {
+        self.tracker.accuracy_of(j)
+    }
+
+    /// The severity-threshold factor.
+    pub(crate) fn factor(&self) -> f64 {
+        self.factor
     }
 
     /// The live model's one-step MAE over the tracker's window.
@@ -362,7 +379,7 @@ impl Feedback {
             threshold_factor: self.factor,
             thresholds,
             history_steps: self.history.values.len(),
-            excluded_steps: self.history.values.iter().filter(|v| v.is_nan()).count(),
+            excluded_steps: self.history.excluded,
         }
     }
 }

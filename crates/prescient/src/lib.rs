@@ -9,9 +9,9 @@ pub mod feedback;
 #[doc = include_str!("../../../README.md")]
 mod readme {}
 pub mod regime;
-pub mod retrain;
 #[cfg(feature = "report")]
 pub mod report;
+pub mod retrain;
 mod scaler;
 
 pub use error::{Error, Result};

@@ -719,6 +719,25 @@ impl Scaler {
             .summary(self.thresholds, self.divergence_severity)
     }
 
+    /// The load forecasts' accuracy one step ahead and at the planner's horizon (as in
+    /// [`Scaler::feedback_summary`], without allocating): `None` before the first forecast of
+    /// that horizon is scored.
+    pub fn forecast_accuracy(&self) -> [Option<prescient_forecast::Accuracy>; 2] {
+        [self.feedback.accuracy_of(0), self.feedback.accuracy_of(1)]
+    }
+
+    /// The divergences of the last tick: the load from its forecast, and utilisation from the
+    /// capacity model (see [`FeedbackSummary`]), and their combined severity.
+    pub fn divergences(&self) -> ([Option<prescient_core::Detection>; 2], Severity) {
+        (self.feedback.divergences(), self.divergence_severity)
+    }
+
+    /// How far reported outcomes have moved the severity thresholds (1: not at all; see
+    /// [`FeedbackSummary::threshold_factor`]).
+    pub fn threshold_factor(&self) -> f64 {
+        self.feedback.factor()
+    }
+
     /// The severity thresholds in use: the configured ones, moved by the outcomes reported.
     pub fn severity_thresholds(&self) -> SeverityThresholds {
         self.thresholds

@@ -360,6 +360,29 @@ fn gauges_match(samples: &[Parsed], scaler: &Scaler, d: &Decision, pool: PoolSta
     }
     let regime = get(samples, "prescient_regime_score", &[]);
     assert!(same(regime, d.regime.map(|r| r.score.value())));
+    // The feedback loop's view.
+    let load = &scaler.schema().metrics()[scaler.schema().primary_load()].name;
+    let horizons = ["1".to_owned(), scaler.horizon_steps().to_string()];
+    for (a, h) in scaler.forecast_accuracy().iter().zip(&horizons) {
+        let l = [("metric", load.as_str()), ("horizon_steps", h.as_str())];
+        assert!(same(
+            get(samples, "prescient_forecast_error_mae", &l),
+            a.map(|a| a.mae)
+        ));
+        assert!(same(
+            get(samples, "prescient_forecast_error_mase", &l),
+            a.and_then(|a| a.mase)
+        ));
+    }
+    let (div, _) = scaler.divergences();
+    for (kind, d) in ["forecast", "capacity"].iter().zip(div) {
+        let v = get(samples, "prescient_divergence_score", &[("kind", kind)]);
+        assert!(same(v, d.map(|d| d.score.value())));
+    }
+    assert_eq!(
+        get(samples, "prescient_severity_threshold_factor", &[]),
+        scaler.threshold_factor()
+    );
 }
 
 /// The values that are always known are never NaN.
@@ -374,6 +397,10 @@ fn known_values_are_numbers(samples: &[Parsed]) {
                 | "prescient_anomaly_score"
                 | "prescient_regime_score"
                 | "prescient_regime_severity"
+                | "prescient_forecast_error_mae"
+                | "prescient_forecast_error_mase"
+                | "prescient_forecast_interval_coverage"
+                | "prescient_divergence_score"
         );
         assert!(
             may_be_unknown || s.value.is_finite(),
