@@ -127,7 +127,13 @@ impl VectorDetector for RecentDistance {
                 DistanceNorm::Rms => {
                     let sum_sq: f64 = z.map(|z| z * z).sum();
                     let rms = (sum_sq / dim).sqrt().min(f64::MAX);
-                    let score = ChiSquared::new(dim).map_or(0.0, |c| c.cdf(sum_sq.min(f64::MAX)));
+                    // statrs panics when `sum_sq / 2` underflows to zero (a subnormal sum of
+                    // squares, found by fuzzing); the probability there is 0 anyway.
+                    let score = if sum_sq > 1e-300 {
+                        ChiSquared::new(dim).map_or(0.0, |c| c.cdf(sum_sq.min(f64::MAX)))
+                    } else {
+                        0.0
+                    };
                     Detection {
                         score: Score::new(score),
                         deviation: rms,
@@ -162,6 +168,23 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_vector_a_subnormal_distance_away_scores_zero() {
+        // Found by the `vector_detectors` fuzz target: statrs's chi-squared CDF panicked when
+        // half the sum of squares underflowed to zero.
+        let mut d = RecentDistance::new(1, 4).unwrap();
+        for i in 0..8 {
+            d.update(Timestamp::from_secs(i), &[0.0]).unwrap();
+        }
+        let det = d
+            // Standardised by the floor of 1e-12: z = 2e-162, whose square rounds to the
+            // smallest subnormal, and half of that to zero.
+            .update(Timestamp::from_secs(9), &[2e-174])
+            .unwrap()
+            .unwrap();
+        assert_eq!(det.score.value(), 0.0);
+    }
 
     #[test]
     fn max_norm_sees_one_coordinate_that_rms_dilutes() {

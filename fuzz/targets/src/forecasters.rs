@@ -1,5 +1,5 @@
-//! Fits every fast forecaster (seasonal naive, Naive2, ETS, AutoARIMA, MSTL) to an
-//! arbitrary history, then updates it with arbitrary values (NaN, ±inf, huge, subnormal) and
+//! Fits every fast forecaster (seasonal naive, Naive2, ETS, AutoARIMA, MSTL, Holt-Winters, the
+//! level profile) to an arbitrary history, then updates it with arbitrary values (NaN, ±inf, huge, subnormal) and
 //! predicts.
 //!
 //! Oracle: no panic; a fit, an update and a prediction either fail with an error or succeed, and
@@ -7,17 +7,36 @@
 //!
 //! `cargo fuzz run forecasters` (needs cargo-fuzz and a nightly toolchain).
 
-use prescient::forecast::models;
 use prescient::Timestamp;
+use prescient::forecast::{HoltWinters, LevelProfileParams, models};
+use prescient::types::ForecastMethod;
 
-const MODELS: [&str; 5] = ["snaive", "naive2", "ets", "arima", "mstl"];
+const MODELS: [&str; 7] = [
+    "snaive",
+    "naive2",
+    "ets",
+    "arima",
+    "mstl",
+    "holt_winters",
+    "level_profile",
+];
+
+fn method(name: &str) -> Option<Box<dyn ForecastMethod>> {
+    match name {
+        "holt_winters" => Some(Box::new(HoltWinters::params(Some(4)))),
+        "level_profile" => Some(Box::new(
+            LevelProfileParams::new(8).bins(4).periods(2, 1).error_window(32),
+        )),
+        other => models::method(other, 4).ok(),
+    }
+}
 
 /// One input of the target: panics when the oracle fails.
 pub fn run(data: &[u8]) {
     let Some((&head, rest)) = data.split_first() else {
         return;
     };
-    let Ok(method) = models::method(MODELS[usize::from(head) % MODELS.len()], 4) else {
+    let Some(method) = method(MODELS[usize::from(head) % MODELS.len()]) else {
         return;
     };
     let values: Vec<f64> = rest

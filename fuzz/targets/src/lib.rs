@@ -11,3 +11,4 @@ pub mod forecasters;
 pub mod line_protocol;
 pub mod scaler_tick;
 pub mod snapshot;
+pub mod vector_detectors;

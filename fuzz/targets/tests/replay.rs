@@ -54,3 +54,8 @@ fn scaler_tick() {
 fn snapshot() {
     replay("snapshot", prescient_fuzz_targets::snapshot::run);
 }
+
+#[test]
+fn vector_detectors() {
+    replay("vector_detectors", prescient_fuzz_targets::vector_detectors::run);
+}
