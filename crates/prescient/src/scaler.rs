@@ -431,6 +431,17 @@ impl ScalerBuilder {
 /// ([`Decision::regime`], [`Decision::explain`]); it informs, it does not change the target. A
 /// forecaster that takes covariates gets the whitened fingerprint with every observation.
 ///
+/// # Feedback, retraining and snapshots
+///
+/// Each tick also scores the load forecasts made earlier against the load that arrived, judges
+/// how far the load strays from its forecast and utilisation from the capacity model, and keeps
+/// a training history without the anomalous steps ([`Scaler::feedback_summary`]). The host may
+/// report what happened after a decision ([`Scaler::feedback`]), which tunes the severity
+/// thresholds. With [`ScalerBuilder::retrain`], [`Scaler::training_job`] hands out a job to run
+/// off the hot path and [`Scaler::install`] takes its model if it is no worse than the live one.
+/// [`Scaler::snapshot`] saves everything learned, and [`ScalerBuilder::restore`] brings it back
+/// after a restart.
+///
 /// # Bad input and gaps
 ///
 /// - A timestamp not after the previous tick's is rejected ([`prescient_core::Error::Duplicate`],
