@@ -13,6 +13,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use prescient::Severity;
+use prescient::report::{escape_html, format_utc};
 use prescient_sim::{Run, Scenario};
 
 /// The most x-points of one time-series chart: about two per pixel of the chart's width, so
@@ -94,7 +95,7 @@ fn render(scenario: &Scenario, runs: &[(String, Run)]) -> String {
         page,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>prescient simulate: {}</title><style>{CSS}</style></head><body>",
-        escape(scenario.name())
+        escape_html(scenario.name())
     );
     header(&mut page, scenario);
     metrics_table(&mut page, runs);
@@ -118,7 +119,7 @@ fn header(page: &mut String, scenario: &Scenario) {
          <dt>capacity per worker</dt><dd>{per:.4} demand units per second</dd>\
          <dt>bounds</dt><dd>{min} to {max} workers</dd>\
          <dt>start-up delay</dt><dd>{delay} s</dd></dl>",
-        name = escape(scenario.name()),
+        name = escape_html(scenario.name()),
         len = scenario.len(),
         step = p.step_secs,
         start = format_utc(scenario.time(0).as_secs_f64()),
@@ -138,12 +139,12 @@ fn header(page: &mut String, scenario: &Scenario) {
 /// differ (`hpa` is `hpa@0.7`).
 fn display_name(name: &str, run: &Run) -> String {
     if run.policy == name {
-        escape(name)
+        escape_html(name)
     } else {
         format!(
             "{} <span class=\"note\">({})</span>",
-            escape(name),
-            escape(&run.policy)
+            escape_html(name),
+            escape_html(&run.policy)
         )
     }
 }
@@ -267,7 +268,7 @@ fn frontier(page: &mut String, runs: &[(String, Run)]) {
         let _ = write!(
             note,
             " Not drawn: {} (cost ratio {}, unserved {} %).",
-            escape(&p.label),
+            escape_html(&p.label),
             Num(p.y, 3),
             Num(p.x, 3)
         );
@@ -426,8 +427,8 @@ fn time_series(page: &mut String, scenario: &Scenario, runs: &[(String, Run)]) {
             let _ = writeln!(
                 page,
                 "<h3>{}</h3><p class=\"note\">The same policy as {}; not drawn again.</p>",
-                escape(name),
-                escape(first)
+                escape_html(name),
+                escape_html(first)
             );
             continue;
         }
@@ -501,7 +502,7 @@ fn zoom_section(
         page,
         "<h2>{what} in which {} left the most demand unserved</h2>\n<p class=\"note\">{} to {} \
          UTC: {} % of that window's demand unserved; buckets of up to {}.</p>",
-        escape(name),
+        escape_html(name),
         format_utc(scenario.time(window.start).as_secs_f64()),
         format_utc(scenario.time(window.end).as_secs_f64()),
         Num(100.0 * ratio(unserved, total), 2),
@@ -895,7 +896,7 @@ fn chart_or_note(chart: Result<String, String>) -> String {
     chart.unwrap_or_else(|e| {
         format!(
             "<p class=\"note\">This chart could not be drawn: {}</p>",
-            escape(&e)
+            escape_html(&e)
         )
     })
 }
@@ -1011,51 +1012,8 @@ fn time_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The proleptic Gregorian date `(year, month, day)` of `days` since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month as u32, day as u32)
-}
-
-/// `YYYY-MM-DD HH:MM` (UTC) of `secs` since the epoch, rounded down to the minute.
-fn format_utc(secs: f64) -> String {
-    let minutes = if secs.is_finite() {
-        (secs / 60.0).floor() as i64
-    } else {
-        0
-    };
-    let (year, month, day) = civil_from_days(minutes.div_euclid(1440));
-    let m = minutes.rem_euclid(1440);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", m / 60, m % 60)
-}
-
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
-}
-
-/// `s` with the characters HTML gives a meaning to escaped.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -1191,9 +1149,6 @@ mod tests {
 
     #[test]
     fn dates_are_civil_utc() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(format_utc(1_709_213_820.0), "2024-02-29 13:37");
         assert_eq!(format_utc(807_235_200.0), "1995-08-01 00:00");
         assert_eq!(format_utc(f64::NAN), "1970-01-01 00:00");
@@ -1211,7 +1166,7 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_ranges_are_usable() {
-        assert_eq!(escape("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
+        assert_eq!(escape_html("a<b>&\"'"), "a&lt;b&gt;&amp;&quot;&#39;");
         assert_eq!(Num(f64::NAN, 2).to_string(), "–");
         assert_eq!(scale(f64::NAN, 1.0), (0.0, 1.0));
         assert_eq!(scale(2.0, 2.0), (2.0, 3.0));

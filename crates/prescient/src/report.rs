@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Decision, Forecast, MetricAnomaly, PoolStatus, Scaler, Severity, Timestamp};
 
-pub use html::render_html;
+pub use html::{escape_html, format_utc, render_html};
 
 /// The settings of a [`RunRecorder`].
 #[derive(Debug, Clone, PartialEq)]

@@ -66,7 +66,7 @@ pub fn render_html(report: &RunReport) -> String {
          <meta name=\"viewport\" content=\"width=device-width\">\
          <title>{title}</title><style>{CSS}</style><script>{SCRIPT}</script></head>\n\
          <body data-loaded=\"no\">\n<h1>{title}</h1>\n<div id=\"page-errors\" hidden></div>\n",
-        title = escape(&report.title)
+        title = escape_html(&report.title)
     );
     let (Some(start), Some(end)) = (report.start, report.end) else {
         page.push_str(
@@ -162,7 +162,11 @@ fn tables(page: &mut String, r: &RunReport) {
          <th>ticks</th></tr></thead><tbody>\n",
     );
     for (reason, n) in &r.reasons {
-        let _ = writeln!(page, "<tr><td>{}</td><td>{n}</td></tr>", escape(reason));
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{n}</td></tr>",
+            escape_html(reason)
+        );
     }
     page.push_str("</tbody></table>\n");
 }
@@ -195,10 +199,10 @@ fn changes(page: &mut String, r: &RunReport) {
             format_utc_secs(c.ts.as_secs_f64()),
             c.current,
             c.target,
-            escape(&c.reason),
+            escape_html(&c.reason),
             severity_name(c.severity),
             Num(c.planned, 1),
-            escape(&c.explain),
+            escape_html(&c.explain),
         );
     }
     page.push_str("</tbody></table></div>\n");
@@ -262,7 +266,7 @@ fn figure(page: &mut String, id: &str, caption: &str, svg: Option<Result<String,
             let _ = write!(
                 page,
                 "<p class=\"empty\">This chart could not be drawn: {}</p>",
-                escape(&e)
+                escape_html(&e)
             );
         }
         None => page.push_str("<p class=\"empty\">No data for this chart.</p>"),
@@ -270,7 +274,7 @@ fn figure(page: &mut String, id: &str, caption: &str, svg: Option<Result<String,
     let _ = writeln!(
         page,
         "<figcaption>{}</figcaption></figure>",
-        escape(caption)
+        escape_html(caption)
     );
 }
 
@@ -712,8 +716,9 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) of `secs` since the epoch, rounded down to the minute.
-fn format_utc(secs: f64) -> String {
+/// `YYYY-MM-DD HH:MM` (UTC) of `secs` since the epoch, rounded down to the minute (`1970-01-01
+/// 00:00` for a non-finite time).
+pub fn format_utc(secs: f64) -> String {
     let s = format_utc_secs(secs);
     s[..s.len() - 3].to_string()
 }
@@ -735,8 +740,8 @@ fn format_utc_secs(secs: f64) -> String {
     )
 }
 
-/// `s` with the characters HTML gives a meaning to escaped.
-fn escape(s: &str) -> String {
+/// `s` with the characters HTML gives a meaning to escaped (`&`, `<`, `>`, `"`, `'`).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -758,7 +763,7 @@ mod tests {
     #[test]
     fn escape_covers_markup() {
         assert_eq!(
-            escape("<script>alert('x') & \"y\"</script>"),
+            escape_html("<script>alert('x') & \"y\"</script>"),
             "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
         );
     }
@@ -767,6 +772,9 @@ mod tests {
     fn utc_formatting() {
         assert_eq!(format_utc_secs(0.0), "1970-01-01 00:00:00");
         assert_eq!(format_utc(1_709_164_800.0 + 3_661.0), "2024-02-29 01:01");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(format_utc_secs(f64::NAN), "1970-01-01 00:00:00");
     }
 
